@@ -1,0 +1,203 @@
+//! The HTTP layer: the axum router, its middleware, and the server loop.
+//!
+//! A request passes, outside in: request id and tracing → panic catcher → timeout → body
+//! limit (64 KiB) → security headers → JSON error bodies → origin guard (state-changing
+//! methods) → the route, whose extractors authenticate ([`extract::AuthUser`]) and check CSRF.
+
+pub mod auth_routes;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod properties;
+pub mod users;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use error::{ApiError, envelope};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Auth,
+    pub config: Arc<Config>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// The whole application: API, operator endpoints and the embedded web UI.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/auth/login", post(auth_routes::login))
+        .route("/api/auth/refresh", post(auth_routes::refresh))
+        .route("/api/auth/logout", post(auth_routes::logout))
+        .route("/api/auth/logout-all", post(auth_routes::logout_all))
+        .route("/api/auth/csrf", get(auth_routes::csrf))
+        .route("/api/auth/me", get(auth_routes::me))
+        .route("/api/auth/sessions", get(auth_routes::sessions))
+        .route(
+            "/api/auth/sessions/{id}",
+            delete(auth_routes::revoke_session),
+        )
+        .route("/api/auth/password", post(auth_routes::change_password))
+        .route("/api/users", get(users::list).post(users::create))
+        .route(
+            "/api/users/{id}",
+            patch(users::update).delete(users::remove),
+        )
+        .route(
+            "/api/properties",
+            get(properties::list).post(properties::create),
+        )
+        .route(
+            "/api/properties/{id}",
+            get(properties::show)
+                .put(properties::update)
+                .delete(properties::remove),
+        )
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+
+    let sensitive = Arc::from([
+        header::AUTHORIZATION,
+        header::COOKIE,
+        header::SET_COOKIE,
+        HeaderName::from_static("x-csrf-token"),
+        HeaderName::from_static("x-xsrf-token"),
+    ]);
+
+    let app = api
+        .fallback(web::static_file)
+        .layer(middleware::from_fn_with_state(state.clone(), origin_guard))
+        .layer(middleware::from_fn(json_errors));
+    with_security_headers(app)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            envelope(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("(unmatched)", |p| p.as_str())
+                .to_string();
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Response headers every answer carries, unless the handler set its own.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// Gives error responses made outside the handlers (405, timeouts, panics) the JSON
+/// envelope, so a client never has to parse anything else.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.is_client_error() || status.is_server_error() {
+        if !is_json {
+            let message = status.canonical_reason().unwrap_or("Error");
+            let mut replaced = envelope(status, message);
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                replaced.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return replaced;
+        }
+    }
+    response
+}
+
+/// Refuses state-changing requests from foreign sites (OWASP CSRF cheat sheet, "Verifying
+/// Origin with Standard Headers", and Fetch Metadata): `Origin`, when present, must be this
+/// server's own origin or a configured one; without it, `Sec-Fetch-Site: cross-site` is
+/// refused. Applies to every state-changing route, login and refresh included.
+async fn origin_guard(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    if extract::is_state_changing(req.method()) && !origin_allowed(&state, req.headers()) {
+        return ApiError::ForeignOrigin.into_response();
+    }
+    next.run(req).await
+}
+
+fn origin_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        if state.config.allowed_origins.iter().any(|o| *o == origin) {
+            return true;
+        }
+        // Same origin: the Origin's host[:port] is the Host the request was sent to.
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let authority = origin.split_once("://").map(|(_, rest)| rest);
+        return match (authority, host) {
+            (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host),
+            _ => false,
+        };
+    }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    site != Some("cross-site")
+}
+
+/// Runs the server on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
