@@ -212,7 +212,7 @@ async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()
             println!("created {} ({}) id {}", user.username, user.role, user.id);
         }
         UserCommand::List => {
-            println!("{:<38} {:<30} {:<7} {}", "ID", "USERNAME", "ROLE", "STATUS");
+            println!("{:<38} {:<30} {:<7} STATUS", "ID", "USERNAME", "ROLE");
             for user in store.list_users().await? {
                 let status = if user.disabled { "disabled" } else { "active" };
                 println!(

@@ -301,12 +301,10 @@ impl Config {
     /// `__Host-` and `__Secure-` cookies are dropped by browsers unless they are `Secure`.
     fn check_cookie_names(self) -> Result<Config, ConfigError> {
         let prefixed = |name: &str| name.starts_with("__Host-") || name.starts_with("__Secure-");
-        if prefixed(&self.refresh_cookie) || prefixed(&self.csrf_cookie) {
-            if !self.cookie_secure {
-                return Err(ConfigError(
-                    "__Host-/__Secure- cookie names need Secure cookies (production mode)".into(),
-                ));
-            }
+        if (prefixed(&self.refresh_cookie) || prefixed(&self.csrf_cookie)) && !self.cookie_secure {
+            return Err(ConfigError(
+                "__Host-/__Secure- cookie names need Secure cookies (production mode)".into(),
+            ));
         }
         Ok(self)
     }
@@ -501,6 +499,14 @@ mod tests {
         assert!(weak_secret_reason(b"your-256-bit-secret-padded-to-be-long-enough").is_some());
         assert!(weak_secret_reason(&[b'a'; 40]).is_some());
         assert!(weak_secret_reason(b"9f3c1a7be2d84c06a5e1f7b39d20c4e8a7b6").is_none());
+    }
+
+    #[test]
+    fn example_file_parses_and_resolves() {
+        let file: FileConfig = toml::from_str(include_str!("../tessera.example.toml")).unwrap();
+        assert_eq!(file.refresh_grace.as_deref(), Some("10s"));
+        assert_eq!(file.refresh_cookie.as_deref(), Some("__Host-refreshToken"));
+        assert_eq!(file.trusted_proxies.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]

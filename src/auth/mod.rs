@@ -287,10 +287,9 @@ impl Auth {
         }
         if let Some(key) = address_key {
             // An address's old failures are forgotten after a quiet period.
-            if let Some(state) = store.throttle_state(key).await? {
-                if now - state.last_failure_at > throttle::ADDRESS_MEMORY_SECONDS {
-                    store.clear_throttle(key).await?;
-                }
+            let state = store.throttle_state(key).await?;
+            if state.is_some_and(|s| now - s.last_failure_at > throttle::ADDRESS_MEMORY_SECONDS) {
+                store.clear_throttle(key).await?;
             }
             store
                 .record_failure(key, now, throttle::address_block)

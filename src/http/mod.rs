@@ -145,15 +145,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_client_error() || status.is_server_error() {
-        if !is_json {
-            let message = status.canonical_reason().unwrap_or("Error");
-            let mut replaced = envelope(status, message);
-            if let Some(allow) = response.headers().get(header::ALLOW) {
-                replaced.headers_mut().insert(header::ALLOW, allow.clone());
-            }
-            return replaced;
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let message = status.canonical_reason().unwrap_or("Error");
+        let mut replaced = envelope(status, message);
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            replaced.headers_mut().insert(header::ALLOW, allow.clone());
         }
+        return replaced;
     }
     response
 }
@@ -175,7 +173,7 @@ fn origin_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
             return false;
         };
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if state.config.allowed_origins.iter().any(|o| *o == origin) {
+        if state.config.allowed_origins.contains(&origin) {
             return true;
         }
         // Same origin: the Origin's host[:port] is the Host the request was sent to.
