@@ -25,6 +25,7 @@ on_both_databases!(
     health_and_readiness_answer,
     admin_manages_users_over_the_api,
     new_user_defaults_to_viewer,
+    cors_is_granted_only_to_configured_origins,
 );
 
 async fn login_returns_token_user_and_cookies(backend: Backend) {
@@ -419,6 +420,16 @@ async fn health_and_readiness_answer(backend: Backend) {
     let ready = server.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.data()["status"], "ready");
+    server.login_admin().await;
+    let metrics = server.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .text
+            .contains("tessera_logins_total{result=\"success\"} 1"),
+        "{}",
+        metrics.text
+    );
     let unknown = server.get("/api/nothing-here", None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["success"], false);
@@ -509,4 +520,42 @@ async fn new_user_defaults_to_viewer(backend: Backend) {
         )
         .await;
     assert_eq!(created.data()["user"]["role"], "viewer");
+}
+
+async fn cors_is_granted_only_to_configured_origins(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        &[("TESSERA_ALLOWED_ORIGINS", "http://localhost:5173")],
+    )
+    .await;
+    let preflight = |origin: &'static str| {
+        Req::new(Method::OPTIONS, "/api/auth/login")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-csrf-token",
+            )
+    };
+    let allowed = server.send(preflight("http://localhost:5173")).await;
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert_eq!(allowed.headers["access-control-allow-credentials"], "true");
+    let foreign = server.send(preflight("https://evil.example")).await;
+    assert!(foreign.headers.get("access-control-allow-origin").is_none());
+
+    let login = server
+        .send(
+            Req::new(Method::POST, "/api/auth/login")
+                .header("origin", "http://localhost:5173")
+                .json(json!({"username": "admin", "password": server.admin_password})),
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::OK,
+        "a configured origin may sign in"
+    );
 }

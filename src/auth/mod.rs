@@ -233,6 +233,7 @@ impl Auth {
                     username = username.as_deref().unwrap_or("(invalid)"),
                     reason, "login failed"
                 );
+                metrics::counter!("tessera_logins_total", "result" => "failure").increment(1);
                 return Err(AuthError::InvalidCredentials);
             }
         };
@@ -244,6 +245,7 @@ impl Auth {
 
         let grant = self.start_session(&user, client, now).await?;
         info!(user_id = %user.id, session_id = %grant.session_id, "login succeeded");
+        metrics::counter!("tessera_logins_total", "result" => "success").increment(1);
         Ok(grant)
     }
 
@@ -262,6 +264,7 @@ impl Auth {
         }
         if wait > 0 {
             info!(key = account_key, retry_after = wait, "login throttled");
+            metrics::counter!("tessera_logins_total", "result" => "throttled").increment(1);
             return Err(AuthError::Throttled(
                 wait.min(throttle::MAX_BACKOFF_SECONDS * 4),
             ));
@@ -405,6 +408,7 @@ impl Auth {
             let max_age = rules::cookie_max_age(&session, now);
             info!(user_id = %session.user_id, session_id = %session.id,
                 generation = session.generation, "refresh token rotated");
+            metrics::counter!("tessera_refreshes_total", "result" => "rotated").increment(1);
             return self.grant(user, &session.id, Some((new_token, max_age)), now);
         }
 
@@ -419,6 +423,7 @@ impl Auth {
                 let user = self.live_user_of(&session, now).await?;
                 info!(user_id = %session.user_id, session_id = %session.id,
                     "previous refresh token used within the grace window");
+                metrics::counter!("tessera_refreshes_total", "result" => "grace").increment(1);
                 self.grant(user, &session.id, None, now)
             }
             Replay::Reuse => {
@@ -426,6 +431,7 @@ impl Auth {
                 warn!(user_id = %session.user_id, session_id = %session.id,
                     reused_generation = retired.generation, current_generation = session.generation,
                     "refresh token reuse detected; session revoked");
+                metrics::counter!("tessera_refreshes_total", "result" => "reuse").increment(1);
                 Err(AuthError::InvalidRefreshToken)
             }
         }
@@ -541,6 +547,7 @@ impl Auth {
         self.inner.cache.forget(session_id);
         if revoked {
             info!(session_id, reason, "session revoked");
+            metrics::counter!("tessera_sessions_revoked_total").increment(1);
         }
         Ok(revoked)
     }
