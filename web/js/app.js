@@ -135,6 +135,10 @@ function can(user, action) {
   return false;
 }
 
+function actionsHeader() {
+  return h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions"));
+}
+
 function page(id, title, ...children) {
   document.title = `${title} — tessera`;
   return h("section", { id, class: "page", "aria-labelledby": `${id}-heading` }, children);
@@ -213,9 +217,9 @@ const ROLE_ABILITIES = {
 function dashboardView({ user }) {
   const abilities = ROLE_ABILITIES[user.role] || [];
   return page(
-    "dashboard",
+    "dashboard-page",
     "Dashboard",
-    heading("dashboard", "Dashboard"),
+    heading("dashboard-page", "Dashboard"),
     h(
       "div",
       { class: "card" },
@@ -259,7 +263,11 @@ function propertiesView({ user, params }) {
   const total = h("span", { id: "properties-total", class: "muted" });
   const listError = h("p", { id: "properties-error", class: "error", role: "alert", hidden: true });
   const tbody = h("tbody", { id: "properties-body" });
-  const empty = h("p", { id: "properties-empty", class: "muted", hidden: true }, "No properties yet.");
+  const empty = h(
+    "p",
+    { id: "properties-empty", class: "muted", hidden: true },
+    "No properties yet.",
+  );
   const pageInfo = h("span", { id: "properties-page-info", class: "muted" });
   const prev = h("a", { id: "properties-prev", class: "button secondary small" }, "← Previous");
   const next = h("a", { id: "properties-next", class: "button secondary small" }, "Next →");
@@ -280,7 +288,7 @@ function propertiesView({ user, params }) {
         h("th", { scope: "col", class: "num" }, "Price"),
         h("th", { scope: "col" }, "Description"),
         h("th", { scope: "col" }, "Updated"),
-        canEdit ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null,
+        canEdit ? actionsHeader() : null,
       ),
     ),
     tbody,
@@ -304,15 +312,22 @@ function propertiesView({ user, params }) {
     }
     if (canDelete) {
       actions.push(
-        confirmingButton("Delete", { class: "button danger small delete-property", "aria-label": `Delete ${property.title}` }, async () => {
-          try {
-            await del(`/api/properties/${encodeURIComponent(property.id)}`);
-            flash(`Deleted “${property.title}”.`);
-            await reload();
-          } catch (error) {
-            flash(errorText(error), "error");
-          }
-        }),
+        confirmingButton(
+          "Delete",
+          {
+            class: "button danger small delete-property",
+            "aria-label": `Delete ${property.title}`,
+          },
+          async () => {
+            try {
+              await del(`/api/properties/${encodeURIComponent(property.id)}`);
+              flash(`Deleted “${property.title}”.`);
+              await reload();
+            } catch (error) {
+              flash(errorText(error), "error");
+            }
+          },
+        ),
       );
     }
     return h(
@@ -322,7 +337,11 @@ function propertiesView({ user, params }) {
       h("td", { class: "property-address" }, property.address || "—"),
       h("td", { class: "property-price num" }, formatPrice(property.price)),
       h("td", { class: "property-description" }, property.description || "—"),
-      h("td", { class: "property-updated time" }, formatTime(property.updatedAt ?? property.createdAt)),
+      h(
+        "td",
+        { class: "property-updated time" },
+        formatTime(property.updatedAt ?? property.createdAt),
+      ),
       canEdit ? h("td", { class: "actions" }, actions) : null,
     );
   }
@@ -409,7 +428,11 @@ function propertyForm(onSaved) {
   });
   const description = h("textarea", { id: "property-description", name: "description", rows: 3 });
   const error = h("p", { id: "property-error", class: "error", role: "alert", hidden: true });
-  const submit = h("button", { id: "property-submit", type: "submit", class: "button" }, "Create property");
+  const submit = h(
+    "button",
+    { id: "property-submit", type: "submit", class: "button" },
+    "Create property",
+  );
   const cancel = h(
     "button",
     { id: "property-cancel", type: "button", class: "button secondary", hidden: true },
@@ -536,7 +559,10 @@ function sessionsView() {
   function row(session) {
     const revoke = confirmingButton(
       session.current ? "Sign out" : "Revoke",
-      { class: "button danger small revoke-session", "aria-label": `Revoke session from ${describeAgent(session.userAgent)}` },
+      {
+        class: "button danger small revoke-session",
+        "aria-label": `Revoke the session on ${describeAgent(session.userAgent)}`,
+      },
       async () => {
         try {
           await del(`/api/auth/sessions/${encodeURIComponent(session.id)}`);
@@ -553,7 +579,10 @@ function sessionsView() {
     );
     return h(
       "tr",
-      { class: session.current ? "session-row current" : "session-row", dataset: { id: session.id } },
+      {
+        class: session.current ? "session-row current" : "session-row",
+        dataset: { id: session.id },
+      },
       h(
         "td",
         { class: "session-device" },
@@ -587,7 +616,11 @@ function sessionsView() {
     h(
       "div",
       { class: "card" },
-      h("p", { class: "muted" }, "Each sign-in on a device is a session. Revoke any you do not recognise."),
+      h(
+        "p",
+        { class: "muted" },
+        "Each sign-in on a device is a session. Revoke any you do not recognise.",
+      ),
       error,
       h(
         "table",
@@ -603,7 +636,7 @@ function sessionsView() {
             h("th", { scope: "col" }, "Signed in"),
             h("th", { scope: "col" }, "Last used"),
             h("th", { scope: "col" }, "Expires"),
-            h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+            actionsHeader(),
           ),
         ),
         tbody,
@@ -646,8 +679,17 @@ function passwordView({ user }) {
     required: true,
   });
   const error = h("p", { id: "password-error", class: "error", role: "alert", hidden: true });
-  const success = h("p", { id: "password-success", class: "success", role: "status", hidden: true });
-  const submit = h("button", { id: "password-submit", type: "submit", class: "button" }, "Change password");
+  const success = h("p", {
+    id: "password-success",
+    class: "success",
+    role: "status",
+    hidden: true,
+  });
+  const submit = h(
+    "button",
+    { id: "password-submit", type: "submit", class: "button" },
+    "Change password",
+  );
 
   const form = h(
     "form",
@@ -804,7 +846,11 @@ function usersView({ user: me }) {
 
     const remove = confirmingButton(
       "Delete",
-      { class: "button danger small delete-user", disabled: self, "aria-label": `Delete ${target.username}` },
+      {
+        class: "button danger small delete-user",
+        disabled: self,
+        "aria-label": `Delete ${target.username}`,
+      },
       async () => {
         try {
           await del(`/api/users/${encodeURIComponent(target.id)}`);
@@ -869,7 +915,7 @@ function usersView({ user: me }) {
             h("th", { scope: "col" }, "Role"),
             h("th", { scope: "col" }, "Status"),
             h("th", { scope: "col" }, "Created"),
-            h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+            actionsHeader(),
           ),
         ),
         tbody,
@@ -880,18 +926,24 @@ function usersView({ user: me }) {
 
 function forbiddenView() {
   return page(
-    "forbidden",
+    "forbidden-page",
     "Not allowed",
-    heading("forbidden", "Not allowed"),
-    h("p", { class: "card" }, "Your role does not allow this page. ", h("a", { href: "#/" }, "Back to the dashboard"), "."),
+    heading("forbidden-page", "Not allowed"),
+    h(
+      "p",
+      { class: "card" },
+      "Your role does not allow this page. ",
+      h("a", { href: "#/" }, "Back to the dashboard"),
+      ".",
+    ),
   );
 }
 
 function notFoundView() {
   return page(
-    "not-found",
+    "not-found-page",
     "Not found",
-    heading("not-found", "Page not found"),
+    heading("not-found-page", "Page not found"),
     h("p", { class: "card" }, h("a", { href: "#/" }, "Back to the dashboard"), "."),
   );
 }
