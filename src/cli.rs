@@ -141,7 +141,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Mode::Development => "development",
         Mode::Production => "production",
     };
-    tracing::info!(%address, mode, database = %redact_url(&config.database_url), "tessera listening");
+    let database = redact_url(&config.database_url);
+    tracing::info!(%address, mode, %database, "tessera listening");
     println!("tessera listening on http://{address} ({mode} mode)");
 
     let state = AppState {

@@ -26,6 +26,7 @@ on_both_databases!(
     admin_manages_users_over_the_api,
     new_user_defaults_to_viewer,
     cors_is_granted_only_to_configured_origins,
+    security_headers_are_set,
 );
 
 async fn login_returns_token_user_and_cookies(backend: Backend) {
@@ -558,4 +559,23 @@ async fn cors_is_granted_only_to_configured_origins(backend: Backend) {
         StatusCode::OK,
         "a configured origin may sign in"
     );
+}
+
+async fn security_headers_are_set(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for path in ["/", "/api/auth/me"] {
+        let resp = server.get(path, None).await;
+        assert_eq!(resp.headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(resp.headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(resp.headers["referrer-policy"], "no-referrer", "{path}");
+    }
+    let api = server.get("/api/auth/me", None).await;
+    assert_eq!(api.headers["cache-control"], "no-store");
+    let page = server.get("/", None).await;
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"));
 }

@@ -190,7 +190,7 @@ impl Auth {
         let username = username::canonical(raw_username);
         let account_key = match &username {
             Some(name) => throttle::account_key(name),
-            None => throttle::account_key(&truncate(raw_username, 64)),
+            None => throttle::invalid_name_key(raw_username),
         };
         let address_key = client.ip.as_deref().map(throttle::address_key);
 
@@ -612,6 +612,10 @@ impl Auth {
             .find_user(&user.id)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        // Guessing the current password here counts against the account like a failed
+        // login, so a stolen access token cannot brute-force it.
+        let account_key = throttle::account_key(&stored.username);
+        self.check_throttle(&account_key, None, now).await?;
         let current = current.to_string();
         let verdict = if current.chars().count() > password::MAX_PASSWORD_CHARS {
             Verdict::Mismatch
@@ -623,6 +627,7 @@ impl Auth {
                 .await?
         };
         if verdict == Verdict::Mismatch {
+            self.record_failure(&account_key, None, now).await?;
             return Err(AuthError::BadInput("Current password is incorrect".into()));
         }
         let hash = self.hash_password(new).await?;

@@ -21,7 +21,9 @@ pub const ARGON2_ITERATIONS: u32 = 2;
 /// Argon2id lanes (OWASP: p=1).
 pub const ARGON2_PARALLELISM: u32 = 1;
 
-/// Shortest password accepted when one is set (NIST SP 800-63B-4 §3.1.1.2: at least 8).
+/// Shortest password accepted when one is set. The contract fixes 8 (NIST SP 800-63B-4
+/// §3.1.1.2 allows 8 only alongside a second factor and asks 15 for a password alone; a
+/// deployment wanting that raises this constant).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted, checked before any hashing so a huge one costs nothing.
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -128,23 +130,30 @@ impl Hasher {
 
     /// Runs `job` on a blocking thread once a worker is free, or fails with [`Overloaded`]
     /// at once when the queue is full.
+    ///
+    /// The permits move into the job, so a hash keeps its slot until it really finishes,
+    /// even when the request that started it is cancelled (client gone, timeout).
     pub async fn run<T, F>(&self, job: F) -> Result<T, Overloaded>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _admitted = self
+        let admitted = self
             .admission
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overloaded)?;
-        let _worker = self
+        let worker = self
             .workers
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| Overloaded)?;
-        tokio::task::spawn_blocking(job)
+        let held = move || {
+            let _permits = (admitted, worker);
+            job()
+        };
+        tokio::task::spawn_blocking(held)
             .await
             .map_err(|_| Overloaded)
     }

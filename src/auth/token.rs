@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use crate::store::Role;
 
-/// Clock skew tolerated on `exp`, in seconds (RFC 8725 §3.10 leaves it to the verifier; a
-/// few seconds covers instances whose clocks drift slightly).
+/// Clock skew tolerated on `exp`, in seconds (RFC 7519 §4.1.4 allows "some small leeway";
+/// a few seconds covers instances whose clocks drift slightly).
 pub const LEEWAY_SECONDS: i64 = 5;
 
 /// The JWT header `typ` of tessera's access tokens (RFC 9068 §2.1).

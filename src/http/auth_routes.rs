@@ -2,7 +2,7 @@
 //! sessions and password. JSON shapes and cookies follow DESIGN.md (the tutorial's contract).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{AuthUser, ClientInfo, JsonBody, check_csrf};
+use super::extract::{AuthUser, ClientInfo, JsonBody, PathId, check_csrf};
 use crate::auth::{Grant, clock, csrf};
 use crate::config::Config;
 
@@ -228,7 +228,7 @@ pub async fn sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     state
         .auth

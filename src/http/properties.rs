@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth_routes::ok;
 use super::error::ApiError;
-use super::extract::{AuthUser, JsonBody};
+use super::extract::{AuthUser, JsonBody, PathId};
 use crate::auth::clock;
 use crate::store::{Property, Role};
 
@@ -36,6 +36,23 @@ impl PropertyInput {
         if title.is_empty() || title.chars().count() > 200 {
             return Err(ApiError::BadRequest(
                 "Title is required (at most 200 characters)".into(),
+            ));
+        }
+        // Control characters have no place in these fields (and NUL is refused by
+        // PostgreSQL); the description may hold line breaks and tabs.
+        let bad_chars = |v: &str, multiline: bool| {
+            v.chars()
+                .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+        };
+        if bad_chars(&title, false)
+            || self.address.as_deref().is_some_and(|a| bad_chars(a, false))
+            || self
+                .description
+                .as_deref()
+                .is_some_and(|d| bad_chars(d, true))
+        {
+            return Err(ApiError::BadRequest(
+                "Fields must not contain control characters".into(),
             ));
         }
         let too_long =
@@ -85,7 +102,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     _user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let property = state
         .auth
@@ -123,7 +140,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(input): JsonBody<PropertyInput>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin, Role::Editor])?;
@@ -148,7 +165,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
     if !state.auth.store().delete_property(&id).await? {

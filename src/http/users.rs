@@ -2,7 +2,7 @@
 //! ends their sessions; deleting them removes their sessions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth_routes::ok;
 use super::error::ApiError;
-use super::extract::{AuthUser, JsonBody};
+use super::extract::{AuthUser, JsonBody, PathId};
 use crate::auth::clock;
 use crate::store::{Role, User};
 
@@ -67,7 +67,7 @@ pub struct UserChange {
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(change): JsonBody<UserChange>,
 ) -> Result<Json<Value>, ApiError> {
     let admin = user.require(&[Role::Admin])?;
@@ -100,7 +100,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let admin = user.require(&[Role::Admin])?;
     if id == admin.id {

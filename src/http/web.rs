@@ -1,11 +1,11 @@
 //! The built-in web UI: the files under `web/`, embedded in the binary and served at `/`,
 //! with a Content-Security-Policy that allows no inline script.
 
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use super::error::ApiError;
+use super::error::{ApiError, envelope};
 
 #[derive(RustEmbed)]
 #[folder = "web/"]
@@ -13,12 +13,15 @@ struct Assets;
 
 /// The policy for every page of the UI: same-origin scripts, styles and fetches only.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
-     base-uri 'none'; form-action 'self'";
+     object-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Serves an embedded file; unknown paths without an extension get `index.html` (the UI
 /// routes client-side), unknown files a 404.
-pub async fn static_file(uri: Uri) -> Response {
+pub async fn static_file(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return envelope(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     let (_path, file) = match Assets::get(path) {
