@@ -149,6 +149,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         auth,
         config: Arc::new(config),
         metrics,
+        pages: Default::default(),
     };
     http::serve(listener, state, shutdown_signal()).await?;
     store.close().await;

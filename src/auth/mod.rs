@@ -141,7 +141,8 @@ struct Inner {
 impl Auth {
     /// Builds the service. `secret` is the resolved signing secret.
     pub async fn new(store: Store, config: &Config, secret: &[u8]) -> Result<Auth, AuthError> {
-        let hasher = Hasher::new(config.hash_workers, config.hash_queue);
+        let hasher = Hasher::new(config.hash_workers, config.hash_queue)
+            .map_err(|e| AuthError::Internal(format!("hashing threads: {e}")))?;
         let dummy_password = token::new_refresh_token();
         let dummy_hash = hasher
             .run(move || password::hash_blocking(&dummy_password))
@@ -194,7 +195,8 @@ impl Auth {
         };
         let address_key = client.ip.as_deref().map(throttle::address_key);
 
-        self.check_throttle(&account_key, address_key.as_deref(), now)
+        let had_failures = self
+            .check_throttle(&account_key, address_key.as_deref(), now)
             .await?;
 
         // A password longer than any tessera accepts cannot match: refuse before hashing.
@@ -238,7 +240,9 @@ impl Auth {
             }
         };
 
-        inner.store.clear_throttle(&account_key).await?;
+        if had_failures {
+            inner.store.clear_throttle(&account_key).await?;
+        }
         if rehash {
             self.upgrade_hash(&user, password, now).await;
         }
@@ -249,19 +253,26 @@ impl Auth {
         Ok(grant)
     }
 
+    /// Refuses the attempt while the account or the address is blocked. Returns whether
+    /// the account has failures on record (a success then clears them).
     async fn check_throttle(
         &self,
         account_key: &str,
         address_key: Option<&str>,
         now: i64,
-    ) -> Result<(), AuthError> {
+    ) -> Result<bool, AuthError> {
         let store = &self.inner.store;
-        let mut wait = 0;
-        for key in std::iter::once(account_key).chain(address_key) {
-            if let Some(state) = store.throttle_state(key).await? {
-                wait = wait.max(state.blocked_until - now);
-            }
-        }
+        let account = store.throttle_state(account_key).await?;
+        let address = match address_key {
+            Some(key) => store.throttle_state(key).await?,
+            None => None,
+        };
+        let wait = [account, address]
+            .iter()
+            .flatten()
+            .map(|state| state.blocked_until - now)
+            .max()
+            .unwrap_or(0);
         if wait > 0 {
             info!(key = account_key, retry_after = wait, "login throttled");
             metrics::counter!("tessera_logins_total", "result" => "throttled").increment(1);
@@ -269,7 +280,7 @@ impl Auth {
                 wait.min(throttle::MAX_BACKOFF_SECONDS * 4),
             ));
         }
-        Ok(())
+        Ok(account.is_some())
     }
 
     async fn record_failure(

@@ -1,17 +1,16 @@
 //! Passwords: Argon2id hashing on a bounded pool of blocking threads, and verification of
 //! imported bcrypt hashes.
 //!
-//! Hashing is deliberately slow, so it never runs on the async executor: [`Hasher`] admits
-//! at most `workers + queue` hashes at once and refuses the rest with
-//! [`Overloaded`] (the HTTP layer answers 503 with Retry-After), so a login flood costs
-//! bounded memory — about `workers × 19 MiB` — and never stalls other routes.
+//! Hashing is deliberately slow, so it never runs on the async executor: [`Hasher`] runs
+//! `workers` hashes at once on its own threads, queues at most `queue` more, and refuses
+//! the rest with [`Overloaded`] (the HTTP layer answers 503 with Retry-After), so a login
+//! flood costs bounded memory — about `workers × 19 MiB` — and never stalls other routes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 /// Argon2id memory cost in KiB: 19 MiB, OWASP Password Storage Cheat Sheet's first option
 /// (m=19456, t=2, p=1), also RFC 9106's floor for memory-constrained use.
@@ -33,7 +32,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 const BCRYPT_MAX_BYTES: usize = 72;
 
 /// Every hashing slot is taken; try again shortly.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("password hashing is overloaded")]
 pub struct Overloaded;
 
@@ -110,52 +109,60 @@ fn verify_bcrypt(password: &str, stored: &str) -> Verdict {
     }
 }
 
-/// A bounded pool for password hashing.
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A bounded pool for password hashing: a fixed set of OS threads fed by a bounded queue.
+///
+/// Fixed threads matter for memory as much as for CPU: each Argon2 hash allocates 19 MiB,
+/// and the allocator keeps freed memory per thread, so hashing on an ever-changing set of
+/// threads would grow the process by 19 MiB per thread ever used.
 #[derive(Clone)]
 pub struct Hasher {
-    /// Admission: workers + queue. A request that finds none free is refused at once.
-    admission: Arc<Semaphore>,
-    /// Hashes that actually run at the same time.
-    workers: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
 impl Hasher {
-    /// A pool running `workers` hashes at once with up to `queue` more waiting.
-    pub fn new(workers: usize, queue: usize) -> Hasher {
-        Hasher {
-            admission: Arc::new(Semaphore::new(workers + queue)),
-            workers: Arc::new(Semaphore::new(workers)),
+    /// A pool of `workers` hashing threads with up to `queue` more jobs waiting.
+    pub fn new(workers: usize, queue: usize) -> std::io::Result<Hasher> {
+        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..workers.max(1) {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("tessera-hash-{n}"))
+                .spawn(move || worker_loop(&receiver))?;
         }
+        Ok(Hasher { jobs })
     }
 
-    /// Runs `job` on a blocking thread once a worker is free, or fails with [`Overloaded`]
-    /// at once when the queue is full.
-    ///
-    /// The permits move into the job, so a hash keeps its slot until it really finishes,
-    /// even when the request that started it is cancelled (client gone, timeout).
+    /// Runs `job` on a hashing thread, or fails with [`Overloaded`] at once when every
+    /// thread is busy and the queue is full. A job runs to the end even if the request that
+    /// queued it is cancelled, and holds its place until then.
     pub async fn run<T, F>(&self, job: F) -> Result<T, Overloaded>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let admitted = self
-            .admission
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Overloaded)?;
-        let worker = self
-            .workers
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Overloaded)?;
-        let held = move || {
-            let _permits = (admitted, worker);
-            job()
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+        });
+        self.jobs.try_send(job).map_err(|_| Overloaded)?;
+        result.await.map_err(|_| Overloaded)
+    }
+}
+
+/// Takes jobs until every [`Hasher`] handle is gone. A panicking job loses only its own
+/// answer (its caller gets [`Overloaded`]), never the thread.
+fn worker_loop(receiver: &Mutex<std::sync::mpsc::Receiver<Job>>) {
+    loop {
+        let next = match receiver.lock() {
+            Ok(guard) => guard.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
         };
-        tokio::task::spawn_blocking(held)
-            .await
-            .map_err(|_| Overloaded)
+        let Ok(job) = next else { return };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
     }
 }
 
@@ -198,6 +205,42 @@ mod tests {
         assert_eq!(
             verify_blocking(&format!("{long}extra"), &hash),
             Verdict::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn full_pool_refuses_at_once_instead_of_queueing_without_bound() {
+        let hasher = Hasher::new(1, 1).unwrap();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        let blocked = |wait: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| {
+            move || {
+                let _ = wait.lock().unwrap().recv();
+            }
+        };
+        let running = tokio::spawn({
+            let hasher = hasher.clone();
+            let job = blocked(wait.clone());
+            async move { hasher.run(job).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let queued = tokio::spawn({
+            let hasher = hasher.clone();
+            let job = blocked(wait.clone());
+            async move { hasher.run(job).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            hasher.run(|| ()).await.is_err(),
+            "third job overflows worker + queue"
+        );
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert!(running.await.unwrap().is_ok());
+        assert!(queued.await.unwrap().is_ok());
+        assert!(
+            hasher.run(|| 7).await == Ok(7),
+            "room again once the jobs finished"
         );
     }
 

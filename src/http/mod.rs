@@ -45,6 +45,8 @@ pub struct AppState {
     pub auth: Auth,
     pub config: Arc<Config>,
     pub metrics: Option<PrometheusHandle>,
+    /// Recently listed property pages (one second at most).
+    pub pages: Arc<properties::PageCache>,
 }
 
 /// The whole application: API, operator endpoints and the embedded web UI.

@@ -2,10 +2,14 @@
 //! and `admin` create and update; only `admin` deletes.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +24,42 @@ use crate::store::{Property, Role};
 const MAX_PER_PAGE: i64 = 100;
 /// Page size when none is given.
 const DEFAULT_PER_PAGE: i64 = 20;
+
+/// How long a listed page may be served again without asking the database. A write on this
+/// instance clears the cache at once; a write on another instance shows within this time.
+const PAGE_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Pages kept at most; beyond this the cache starts over.
+const PAGE_CACHE_ENTRIES: usize = 1024;
+
+/// Recently listed pages, already serialised: `(page, perPage)` → when, and the body.
+#[derive(Default)]
+pub struct PageCache {
+    pages: Mutex<HashMap<(i64, i64), (Instant, Bytes)>>,
+}
+
+impl PageCache {
+    fn get(&self, key: (i64, i64)) -> Option<Bytes> {
+        let pages = self.pages.lock().ok()?;
+        let (at, body) = pages.get(&key)?;
+        (at.elapsed() < PAGE_CACHE_TTL).then(|| body.clone())
+    }
+
+    fn put(&self, key: (i64, i64), body: Bytes) {
+        if let Ok(mut pages) = self.pages.lock() {
+            if pages.len() >= PAGE_CACHE_ENTRIES {
+                pages.clear();
+            }
+            pages.insert(key, (Instant::now(), body));
+        }
+    }
+
+    /// Forgets every page (a property was written here).
+    fn clear(&self) {
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.clear();
+        }
+    }
+}
 
 /// Body of a create or update. `title` is required; the rest may be null or absent.
 #[derive(Deserialize)]
@@ -71,12 +111,13 @@ impl PropertyInput {
     }
 }
 
-/// `GET /api/properties?page=&perPage=` — one page, oldest first.
+/// `GET /api/properties?page=&perPage=` — one page, oldest first. The caller is always
+/// authenticated; only the page itself may come from the one-second [`PageCache`].
 pub async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let number =
         |name: &str, default: i64| -> Result<i64, ApiError> {
             match query.get(name) {
@@ -88,14 +129,23 @@ pub async fn list(
         };
     let page = number("page", 1)?.min(1_000_000);
     let per_page = number("perPage", DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE);
-    let (items, total) = state
-        .auth
-        .store()
-        .list_properties(per_page, (page - 1) * per_page)
-        .await?;
-    Ok(ok(
-        json!({ "items": items, "page": page, "perPage": per_page, "total": total }),
-    ))
+
+    let body = match state.pages.get((page, per_page)) {
+        Some(body) => body,
+        None => {
+            let store = state.auth.store();
+            let (items, total) = store
+                .list_properties(per_page, (page - 1) * per_page)
+                .await?;
+            let data = json!({ "items": items, "page": page, "perPage": per_page, "total": total });
+            let body = serde_json::to_vec(&json!({ "success": true, "data": data }))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let body = Bytes::from(body);
+            state.pages.put((page, per_page), body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /api/properties/{id}`.
@@ -133,6 +183,7 @@ pub async fn create(
         updated_at: now,
     };
     state.auth.store().create_property(&property).await?;
+    state.pages.clear();
     Ok((StatusCode::CREATED, ok(json!(property))))
 }
 
@@ -158,6 +209,7 @@ pub async fn update(
     if !store.update_property(&property).await? {
         return Err(ApiError::NotFound);
     }
+    state.pages.clear();
     Ok(ok(json!(property)))
 }
 
@@ -171,5 +223,6 @@ pub async fn remove(
     if !state.auth.store().delete_property(&id).await? {
         return Err(ApiError::NotFound);
     }
+    state.pages.clear();
     Ok(ok(json!({ "deleted": id })))
 }

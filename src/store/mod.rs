@@ -549,19 +549,25 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Property>, i64), StoreError> {
+        // One round trip: the window count rides along with the page.
         let rows = sqlx::query(concat!(
             "SELECT ",
             property_columns!(),
-            " FROM properties ORDER BY created_at, id LIMIT $1 OFFSET $2"
+            ", COUNT(*) OVER () AS total FROM properties ORDER BY created_at, id \
+             LIMIT $1 OFFSET $2"
         ))
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM properties")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let total = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            // A page past the end has no row to carry the count.
+            None => sqlx::query("SELECT COUNT(*) AS n FROM properties")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?,
+        };
         let items = rows
             .iter()
             .map(property_from_row)
