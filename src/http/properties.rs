@@ -31,17 +31,36 @@ const PAGE_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Pages kept at most; beyond this the cache starts over.
 const PAGE_CACHE_ENTRIES: usize = 1024;
 
-/// Recently listed pages, already serialised: `(page, perPage)` → when, and the body.
+/// Recently listed pages, already serialised, keyed by `(page, perPage)`.
+///
+/// When a page turns one TTL old, the first request to see it fetches it again while the
+/// others keep getting the old one (for at most one more TTL), so the database sees one
+/// query per page per second instead of a burst from every request in flight.
 #[derive(Default)]
 pub struct PageCache {
-    pages: Mutex<HashMap<(i64, i64), (Instant, Bytes)>>,
+    pages: Mutex<HashMap<(i64, i64), CachedPage>>,
+}
+
+struct CachedPage {
+    fetched: Instant,
+    body: Bytes,
+    /// A request is fetching a newer copy.
+    refreshing: bool,
 }
 
 impl PageCache {
+    /// The page to serve, or `None` when the caller should fetch it (and `put` it).
     fn get(&self, key: (i64, i64)) -> Option<Bytes> {
-        let pages = self.pages.lock().ok()?;
-        let (at, body) = pages.get(&key)?;
-        (at.elapsed() < PAGE_CACHE_TTL).then(|| body.clone())
+        let mut pages = self.pages.lock().ok()?;
+        let page = pages.get_mut(&key)?;
+        let age = page.fetched.elapsed();
+        if age < PAGE_CACHE_TTL || (age < 2 * PAGE_CACHE_TTL && page.refreshing) {
+            return Some(page.body.clone());
+        }
+        if age < 2 * PAGE_CACHE_TTL {
+            page.refreshing = true;
+        }
+        None
     }
 
     fn put(&self, key: (i64, i64), body: Bytes) {
@@ -49,7 +68,12 @@ impl PageCache {
             if pages.len() >= PAGE_CACHE_ENTRIES {
                 pages.clear();
             }
-            pages.insert(key, (Instant::now(), body));
+            let page = CachedPage {
+                fetched: Instant::now(),
+                body,
+                refreshing: false,
+            };
+            pages.insert(key, page);
         }
     }
 
@@ -112,7 +136,7 @@ impl PropertyInput {
 }
 
 /// `GET /api/properties?page=&perPage=` — one page, oldest first. The caller is always
-/// authenticated; only the page itself may come from the one-second [`PageCache`].
+/// authenticated; only the page itself may come from the [`PageCache`] (≤ 2 s old).
 pub async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
