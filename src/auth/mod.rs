@@ -262,11 +262,7 @@ impl Auth {
         now: i64,
     ) -> Result<bool, AuthError> {
         let store = &self.inner.store;
-        let account = store.throttle_state(account_key).await?;
-        let address = match address_key {
-            Some(key) => store.throttle_state(key).await?,
-            None => None,
-        };
+        let (account, address) = store.throttle_states(account_key, address_key).await?;
         let wait = [account, address]
             .iter()
             .flatten()

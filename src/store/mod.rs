@@ -505,6 +505,37 @@ impl Store {
         }))
     }
 
+    /// The throttle states of an account key and an optional address key, in one query.
+    pub async fn throttle_states(
+        &self,
+        account_key: &str,
+        address_key: Option<&str>,
+    ) -> Result<(Option<ThrottleState>, Option<ThrottleState>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT throttle_key, failures, last_failure_at, blocked_until FROM login_throttle \
+             WHERE throttle_key IN ($1, $2)",
+        )
+        .bind(account_key)
+        .bind(address_key.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut account, mut address) = (None, None);
+        for row in rows {
+            let key: String = row.try_get("throttle_key")?;
+            let state = ThrottleState {
+                failures: row.try_get("failures")?,
+                last_failure_at: row.try_get("last_failure_at")?,
+                blocked_until: row.try_get("blocked_until")?,
+            };
+            if key == account_key {
+                account = Some(state);
+            } else {
+                address = Some(state);
+            }
+        }
+        Ok((account, address))
+    }
+
     /// Records one more failure for `key` in a single upsert and returns the new count.
     /// `backoff` maps a failure count to seconds of block, computed by the caller's policy.
     pub async fn record_failure(
