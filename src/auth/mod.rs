@@ -406,12 +406,21 @@ impl Auth {
         let new_token = token::new_refresh_token();
         let new_hash = token::refresh_token_hash(&new_token);
 
-        if let Some(session) = inner
+        if let Some((session, owner)) = inner
             .store
             .rotate_refresh_token(&old_hash, &new_hash, now, inner.idle_ttl)
             .await?
         {
-            let user = self.live_user_of(&session, now).await?;
+            if owner.disabled {
+                self.revoke_session(&session.id, "user unavailable", now)
+                    .await?;
+                return Err(AuthError::InvalidRefreshToken);
+            }
+            let user = UserView {
+                id: session.user_id.clone(),
+                username: owner.username,
+                role: owner.role,
+            };
             let max_age = rules::cookie_max_age(&session, now);
             info!(user_id = %session.user_id, session_id = %session.id,
                 generation = session.generation, "refresh token rotated");

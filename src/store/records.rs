@@ -101,6 +101,14 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
+/// The user a rotated session belongs to, as the rotation read it.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
 /// A refresh token that was rotated out of its session.
 #[derive(Debug, Clone, Copy)]
 pub struct RetiredToken {
