@@ -1305,16 +1305,7 @@ impl Bodies {
             req = req.header("content-type", content_type);
         }
         let response = req.send().await.expect("the server answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp::read(response).await
     }
 }
 

@@ -12,7 +12,7 @@ mod common;
 
 use common::{Backend, PASSWORD, Resp, Session, TestServer};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_databases!(
     generated_bodies_never_cause_a_5xx_and_always_get_the_envelope,
@@ -369,16 +369,7 @@ impl Target {
             .send()
             .await
             .expect("the server answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp::read(response).await
     }
 
     /// The server still serves, and the admin's session still works.

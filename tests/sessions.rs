@@ -102,17 +102,7 @@ async fn parallel_refreshes(server: &TestServer, token: &str, n: usize) -> Vec<c
     }
     let mut out = Vec::new();
     for task in tasks {
-        let response = task.await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        out.push(common::Resp {
-            status,
-            headers,
-            body,
-            text,
-        });
+        out.push(common::Resp::read(task.await.unwrap()).await);
     }
     out
 }

@@ -464,7 +464,8 @@ pub struct Resp {
 }
 
 impl Resp {
-    async fn read(response: reqwest::Response) -> Resp {
+    /// Reads a whole response: status, headers, text and (if JSON) body.
+    pub async fn read(response: reqwest::Response) -> Resp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
