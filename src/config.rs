@@ -308,11 +308,6 @@ impl Config {
         }
         Ok(self)
     }
-
-    /// Whether the database URL names SQLite.
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
-    }
 }
 
 /// Secrets that appear in tutorials, examples and jwt.io; a server signing with one of them

@@ -71,7 +71,6 @@ macro_rules! property_columns {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
 }
 
 fn classify(err: sqlx::Error) -> StoreError {
@@ -114,12 +113,7 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
-        Ok(Store { pool, backend })
-    }
-
-    /// Which database this store uses.
-    pub fn backend(&self) -> Backend {
-        self.backend
+        Ok(Store { pool })
     }
 
     /// Applies the migrations that have not run yet.
