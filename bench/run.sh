@@ -18,6 +18,8 @@
 #                       (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_PORT          first of three TCP ports to use (default 18080)
 #   BENCH_OUT           directory for raw outputs (default bench/results/<timestamp>)
+#   BENCH_WARMUP        seconds of unmeasured load before each protected-route run (default 3)
+#   BENCH_REPEAT        runs of each refresh scenario; the median is reported (default 3)
 #   BENCH_SKIP_BUILD    1 to use the binaries already in target/release
 #   BENCH_SERVER_ENV    extra VAR=value words for every tessera server, to try a setting
 #                       (e.g. "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072")
@@ -33,6 +35,8 @@ export BENCH_LUA="$ROOT/bench/lua"
 
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-3}
+REPEAT=${BENCH_REPEAT:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 SCALE=${BENCH_SCALE:-1000000}
 SMALL=1000
@@ -153,11 +157,19 @@ login_tokens() {
     [ "$got" -eq "$n" ] || die "only $got of $n logins worked"
 }
 
-# Runs wrk against a server process and records its figures under BACKEND NAME.
-#   run_wrk BACKEND NAME PID -- WRK-ARGS…
+# Runs wrk against a server process and records its figures under BACKEND NAME. With
+# --warm, the same load runs WARMUP seconds first, unmeasured, so the figures are those of a
+# server in steady state (connections open, database pool grown, caches filled) — for the
+# bare ceiling as for tessera.
+#   run_wrk BACKEND NAME PID [--warm] -- WRK-ARGS…
 run_wrk() {
     local backend=$1 name=$2 pid=$3
-    shift 4
+    shift 3
+    if [ "$1" = --warm ]; then
+        shift
+        [ "$WARMUP" -gt 0 ] && wrk "${@/#-d*/-d${WARMUP}s}" >/dev/null 2>&1
+    fi
+    shift
     record "$backend" "$name.rss_before_mb" "$(mem_mb "$pid" VmRSS)"
     reset_peak "$pid"
     local cpu0 cpu1 line
@@ -183,29 +195,44 @@ run_wrk() {
         "$(mem_mb "$pid" VmHWM)" "$cores"
 }
 
-# Runs examples/refresh_load against a server and records its figures.
+# The RESULT line, among several files' ones, whose per_s is the median (the lower middle
+# one for an even count).
+median_result() {
+    grep -h '^RESULT' "$@" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^per_s=/) { split($i, kv, "="); print kv[2] "\t" $0 } }' |
+        sort -n | awk -F'\t' '{ line[NR] = $2 } END { if (NR) print line[int((NR + 1) / 2)] }'
+}
+
+# Runs examples/refresh_load against a server REPEAT times and records the median run's
+# figures (refresh throughput rides on the disk's fsync times, which vary from run to run).
 run_refresh() {
     local backend=$1 name=$2 pid=$3 port=$4
     record "$backend" "$name.rss_before_mb" "$(mem_mb "$pid" VmRSS)"
     reset_peak "$pid"
-    local cpu0 cpu1 line
+    local cpu0 cpu1 line run runs=() all=""
     cpu0=$(cpu_s "$pid")
-    "$EX/refresh_load" --url "http://127.0.0.1:$port" --username bench --password "$PASSWORD" \
-        --chains "$CHAINS" --seconds "$DURATION" >"$OUT/$backend.$name.out" 2>&1
+    for run in $(seq 1 "$REPEAT"); do
+        "$EX/refresh_load" --url "http://127.0.0.1:$port" --username bench --password "$PASSWORD" \
+            --chains "$CHAINS" --seconds "$DURATION" >"$OUT/$backend.$name.$run.out" 2>&1
+        runs+=("$OUT/$backend.$name.$run.out")
+        all="$all${all:+,}$(kv "$(grep '^RESULT' "$OUT/$backend.$name.$run.out")" per_s)"
+    done
     cpu1=$(cpu_s "$pid")
-    line=$(grep '^RESULT' "$OUT/$backend.$name.out")
-    [ -n "$line" ] || { cat "$OUT/$backend.$name.out"; line="RESULT"; }
-    local cores
-    cores=$(awk -v a="$cpu0" -v b="$cpu1" -v d="$(kv "$line" seconds)" \
+    record "$backend" "$name.runs" "$all"
+    line=$(median_result "${runs[@]}")
+    [ -n "$line" ] || { cat "${runs[@]}"; line="RESULT"; }
+    local cores total_s
+    total_s=$(grep -h '^RESULT' "${runs[@]}" | grep -o '\bseconds=[0-9.]*' | cut -d= -f2 |
+        awk '{ t += $1 } END { print t + 0 }')
+    cores=$(awk -v a="$cpu0" -v b="$cpu1" -v d="$total_s" \
         'BEGIN { if (d > 0) printf "%.2f", (b - a) / d; else print "n/a" }')
     for k in per_s p50_ms p99_ms errors statuses relogins; do
         record "$backend" "$name.$k" "$(kv "$line" "$k")"
     done
     record "$backend" "$name.peak_rss_mb" "$(mem_mb "$pid" VmHWM)"
     record "$backend" "$name.server_cores" "$cores"
-    printf '   %-24s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s  peak RSS %s MB  server %s cores\n' \
+    printf '   %-24s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s  peak RSS %s MB  server %s cores  (median of %s)\n' \
         "$name" "$(kv "$line" per_s)" "$(kv "$line" p50_ms)" "$(kv "$line" p99_ms)" \
-        "$(kv "$line" errors)" "$(mem_mb "$pid" VmHWM)" "$cores"
+        "$(kv "$line" errors)" "$(mem_mb "$pid" VmHWM)" "$cores" "$all"
 }
 
 # ---- build and the machine ----------------------------------------------------------------
@@ -313,7 +340,7 @@ for backend in $BACKENDS; do
         curl -s -o /dev/null "http://127.0.0.1:$PORT_BARE/api/properties" && break
         sleep 0.1
     done
-    run_wrk "$backend" bare "$BARE" -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s \
+    run_wrk "$backend" bare "$BARE" --warm -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s \
         -s "$BENCH_LUA/bearer.lua" "http://127.0.0.1:$PORT_BARE/api/properties" -- "$TOKENS"
     stop_server "$BARE"
 
@@ -329,34 +356,58 @@ for backend in $BACKENDS; do
             tag=1k
         fi
         say "$backend: protected route and refresh, $tag stored sessions"
-        run_wrk "$backend" "protected_$tag" "$A" -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+        run_wrk "$backend" "protected_$tag" "$A" --warm -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
             --timeout 5s -s "$BENCH_LUA/bearer.lua" "http://127.0.0.1:$PORT/api/properties" -- "$TOKENS"
-        run_wrk "$backend" "me_$tag" "$A" -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+        run_wrk "$backend" "me_$tag" "$A" --warm -- -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
             --timeout 5s -s "$BENCH_LUA/bearer.lua" "http://127.0.0.1:$PORT/api/auth/me" -- "$TOKENS"
-        run_wrk "$backend" "protected_nocache_$tag" "$B" -- -t"$THREADS" -c"$CONNS" \
+        run_wrk "$backend" "protected_nocache_$tag" "$B" --warm -- -t"$THREADS" -c"$CONNS" \
             -d"${DURATION}s" --timeout 5s -s "$BENCH_LUA/bearer.lua" \
             "http://127.0.0.1:$PORT_NOCACHE/api/properties" -- "$TOKENS"
         run_refresh "$backend" "refresh_$tag" "$A" "$PORT"
 
         [ "$point" = large ] && break
 
-        say "$backend: refresh ceiling (Store::rotate_refresh_token, $CHAINS chains, no HTTP)"
-        line=$("$EX/refresh_ceiling" --database "$CEILING_URL" --chains "$CHAINS" \
-            --sessions "$SMALL" --seconds "$DURATION" 2>"$OUT/$backend.refresh_ceiling.err" |
-            grep '^RESULT')
-        echo "   $line"
+        say "$backend: refresh ceiling (Store::rotate_refresh_token, $CHAINS chains, no HTTP), median of $REPEAT"
+        runs=()
+        all=""
+        for run in $(seq 1 "$REPEAT"); do
+            "$EX/refresh_ceiling" --database "$CEILING_URL" --chains "$CHAINS" \
+                --sessions "$SMALL" --seconds "$DURATION" \
+                >"$OUT/$backend.refresh_ceiling.$run.out" 2>"$OUT/$backend.refresh_ceiling.err"
+            runs+=("$OUT/$backend.refresh_ceiling.$run.out")
+            all="$all${all:+,}$(kv "$(grep '^RESULT' "$OUT/$backend.refresh_ceiling.$run.out")" per_s)"
+        done
+        record "$backend" refresh_ceiling.runs "$all"
+        line=$(median_result "${runs[@]}")
+        echo "   $line  (runs: $all)"
         for k in per_s p50_ms p99_ms errors; do
             record "$backend" "refresh_ceiling.$k" "$(kv "$line" "$k")"
         done
 
-        # The login ceiling again, just before the logins, so both see the same machine.
-        say "$backend: login ceiling again, then login with the correct password, $LOGIN_CONNS connections"
-        line=$("$EX/hash_ceiling" --threads "$THREADS" --seconds 8 | grep '^RESULT')
-        echo "   $line"
-        record "$backend" hash_ceiling.per_s "$(kv "$line" verify_per_s)"
-        run_wrk "$backend" login "$A" -- -t"$THREADS" -c"$LOGIN_CONNS" -d"${DURATION}s" \
-            --timeout 10s -s "$BENCH_LUA/login.lua" \
-            "http://127.0.0.1:$PORT/api/auth/login" -- bench "$PASSWORD"
+        # The login ceiling again, each time just before a login run, so both see the same
+        # machine; the medians of the REPEAT pairs are compared.
+        say "$backend: login ceiling, then login with the correct password, $LOGIN_CONNS connections, $REPEAT times"
+        hashes=""
+        logins=""
+        for run in $(seq 1 "$REPEAT"); do
+            line=$("$EX/hash_ceiling" --threads "$THREADS" --seconds 8 | grep '^RESULT')
+            echo "   $line"
+            hashes="$hashes $(kv "$line" verify_per_s)"
+            run_wrk "$backend" "login_$run" "$A" -- -t"$THREADS" -c"$LOGIN_CONNS" -d"${DURATION}s" \
+                --timeout 10s -s "$BENCH_LUA/login.lua" \
+                "http://127.0.0.1:$PORT/api/auth/login" -- bench "$PASSWORD"
+            logins="$logins $(fig "$backend" "login_$run.per_s"):$run"
+        done
+        record "$backend" hash_ceiling.runs "$(echo $hashes | tr ' ' ',')"
+        record "$backend" hash_ceiling.per_s "$(tr ' ' '\n' <<<"$hashes" | grep . | sort -n |
+            awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+        median_run=$(tr ' ' '\n' <<<"$logins" | grep . | sort -t: -k1,1n |
+            awk -F: '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
+        for k in per_s p50_ms p99_ms max_ms requests statuses errors peak_rss_mb server_cores; do
+            record "$backend" "login.$k" "$(fig "$backend" "login_$median_run.$k")"
+        done
+        record "$backend" login.runs "$(tr ' ' '\n' <<<"$logins" | grep . | cut -d: -f1 | paste -sd,)"
+        echo "   login median: $(fig "$backend" login.per_s) req/s vs Argon2id median $(fig "$backend" hash_ceiling.per_s) /s"
 
         for mode in botnet single; do
             say "$backend: login flood ($mode), $FLOOD_CONNS connections, protected route probed meanwhile"
@@ -400,6 +451,8 @@ record config login_connections "$LOGIN_CONNS"
 record config flood_connections "$FLOOD_CONNS"
 record config threads "$THREADS"
 record config duration "$DURATION"
+record config repeat "$REPEAT"
+record config warmup "$WARMUP"
 record config finished "$(date -u +%Y-%m-%dT%H:%MZ)"
 "$ROOT/bench/report.sh" "$RESULTS" | tee "$OUT/summary.md"
 echo

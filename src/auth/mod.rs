@@ -27,7 +27,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::store::{NewSession, Role, SessionRecord, Store, StoreError, User};
-use cache::SessionCache;
+use cache::{Lookup, SessionCache};
 use password::{Hasher, Overloaded, Verdict};
 use rules::Replay;
 use token::{Keys, TokenRejection};
@@ -518,14 +518,24 @@ impl Auth {
 
         let inner = &self.inner;
         let auth = match inner.cache.get(&claims.sid) {
-            Some(auth) => auth,
-            None => {
-                let fetched = inner.store.session_auth(&claims.sid).await?;
-                let Some(auth) = fetched else {
-                    return Err(AuthError::InvalidToken);
-                };
-                inner.cache.put(&claims.sid, auth.clone());
+            Lookup::Hit(auth) => auth,
+            Lookup::HitRefreshAhead(auth, ticket) => {
+                // Fetch the next copy off this request's path; it stays within the TTL.
+                let service = self.clone();
+                let session_id = claims.sid.clone();
+                tokio::spawn(async move {
+                    let store = &service.inner.store;
+                    match store.session_auth(&session_id).await {
+                        Ok(fetched) => service.inner.cache.put(&session_id, fetched, ticket),
+                        Err(e) => warn!(error = %e, "session cache refresh failed"),
+                    }
+                });
                 auth
+            }
+            Lookup::Miss(ticket) => {
+                let fetched = inner.store.session_auth(&claims.sid).await?;
+                inner.cache.put(&claims.sid, fetched.clone(), ticket);
+                fetched.ok_or(AuthError::InvalidToken)?
             }
         };
 
