@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, Req, TestServer};
+use common::{Backend, PASSWORD, Req, Resp, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -27,6 +27,7 @@ on_both_databases!(
     new_user_defaults_to_viewer,
     cors_is_granted_only_to_configured_origins,
     security_headers_are_set,
+    every_response_carries_a_request_id,
 );
 
 async fn login_returns_token_user_and_cookies(backend: Backend) {
@@ -578,4 +579,23 @@ async fn security_headers_are_set(backend: Backend) {
         "{csp}"
     );
     assert!(csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"));
+}
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let id_of = |resp: &Resp| {
+        let text = resp.headers["x-request-id"].to_str().unwrap().to_string();
+        let id = uuid::Uuid::parse_str(&text).expect("the request id is a UUID");
+        assert_eq!(id.get_version_num(), 4, "{text}");
+        text
+    };
+    let first = id_of(&server.get("/api/auth/me", None).await);
+    let second = id_of(&server.get("/healthz", None).await);
+    assert_ne!(first, second, "each request gets its own id");
+
+    // An id sent by a proxy in front is kept, so logs on both sides line up.
+    let resp = server
+        .send(Req::new(Method::GET, "/healthz").header("x-request-id", "edge-42"))
+        .await;
+    assert_eq!(resp.headers["x-request-id"], "edge-42");
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Backend, PASSWORD, Req, Session, TestServer};
@@ -18,6 +19,7 @@ on_both_databases!(
     loser_just_inside_the_window_gets_the_session,
     loser_just_outside_the_window_revokes_the_session,
     logout_refuses_the_access_token_at_once,
+    logout_during_concurrent_use_ends_the_token_for_good,
     role_change_admin_to_viewer_stops_the_old_token_deleting,
     absolute_lifetime_ends_the_session_even_after_rotation,
     idle_lifetime_slides_with_each_refresh,
@@ -211,6 +213,47 @@ async fn logout_refuses_the_access_token_at_once(backend: Backend) {
     assert_eq!(me_status(&server, &session).await, StatusCode::OK);
     assert_eq!(server.logout(&session).await.status, StatusCode::OK);
     assert_eq!(me_status(&server, &session).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Requests with the same token keep the session cache busy (misses, refresh-ahead reads)
+/// while the user logs out; from the logout's answer on, every request is refused. (That a
+/// lookup still in flight at the logout cannot put the live session back is timing-bound
+/// here, so `auth::cache`'s unit tests check it deterministically.)
+async fn logout_during_concurrent_use_ends_the_token_for_good(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for round in 0..2 {
+        let session = server.login_admin().await;
+        let stop = AtomicBool::new(false);
+        let hammer = || async {
+            let mut passed = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if me_status(&server, &session).await == StatusCode::OK {
+                    passed += 1;
+                }
+            }
+            passed
+        };
+        let logout = async {
+            // Past half the 2 s cache lifetime, so refresh-ahead reads are in flight too.
+            sleep_ms(1_200).await;
+            let status = server.logout(&session).await.status;
+            stop.store(true, Ordering::Relaxed);
+            status
+        };
+        let (a, b, c, d, status) = tokio::join!(hammer(), hammer(), hammer(), hammer(), logout);
+        assert_eq!(status, StatusCode::OK, "round {round}");
+        assert!(a + b + c + d > 0, "the token was in use before the logout");
+
+        // Longer than the cache lifetime: a stale entry put back would show in this time.
+        let until = Instant::now() + Duration::from_millis(2_500);
+        while Instant::now() < until {
+            assert_eq!(
+                me_status(&server, &session).await,
+                StatusCode::UNAUTHORIZED,
+                "round {round}: a logged-out token passed"
+            );
+        }
+    }
 }
 
 async fn role_change_admin_to_viewer_stops_the_old_token_deleting(backend: Backend) {
