@@ -164,12 +164,15 @@ login_tokens() {
 #   run_wrk BACKEND NAME PID [--warm] -- WRK-ARGS…
 run_wrk() {
     local backend=$1 name=$2 pid=$3
+    local warm=0
     shift 3
-    if [ "$1" = --warm ]; then
-        shift
-        [ "$WARMUP" -gt 0 ] && wrk "${@/#-d*/-d${WARMUP}s}" >/dev/null 2>&1
+    [ "$1" = --warm ] && { warm=1; shift; }
+    [ "$1" = -- ] && shift
+    if [ "$warm" = 1 ] && [ "$WARMUP" -gt 0 ]; then
+        # The same wrk arguments with the duration replaced.
+        wrk "${@/#-d*/-d${WARMUP}s}" >"$OUT/$backend.$name.warmup" 2>&1 ||
+            die "warm-up for $name failed: $(head -3 "$OUT/$backend.$name.warmup")"
     fi
-    shift
     record "$backend" "$name.rss_before_mb" "$(mem_mb "$pid" VmRSS)"
     reset_peak "$pid"
     local cpu0 cpu1 line
@@ -373,7 +376,7 @@ for backend in $BACKENDS; do
         for run in $(seq 1 "$REPEAT"); do
             "$EX/refresh_ceiling" --database "$CEILING_URL" --chains "$CHAINS" \
                 --sessions "$SMALL" --seconds "$DURATION" \
-                >"$OUT/$backend.refresh_ceiling.$run.out" 2>"$OUT/$backend.refresh_ceiling.err"
+                >"$OUT/$backend.refresh_ceiling.$run.out" 2>"$OUT/$backend.refresh_ceiling.$run.err"
             runs+=("$OUT/$backend.refresh_ceiling.$run.out")
             all="$all${all:+,}$(kv "$(grep '^RESULT' "$OUT/$backend.refresh_ceiling.$run.out")" per_s)"
         done
@@ -406,18 +409,24 @@ for backend in $BACKENDS; do
             after=$(ceiling)
             hashes="$hashes $after"
             login=$(fig "$backend" "login_$run.per_s")
-            pair=$(awk -v l="$login" -v a="$before" -v b="$after" \
-                'BEGIN { if (a + b > 0) printf "%.3f", 2 * l / (a + b); else print 0 }')
-            logins="$logins $login:$run:$pair"
+            # A ceiling run that failed (empty) leaves the other neighbour alone.
+            pair=$(awk -v l="$login" -v a="$before" -v b="$after" 'BEGIN {
+                n = (a > 0) + (b > 0)
+                if (n > 0 && l != "") printf "%.3f", l * n / (a + b); else print "n/a" }')
+            mean=$(awk -v a="$before" -v b="$after" 'BEGIN { n = (a > 0) + (b > 0)
+                if (n > 0) printf "%.1f", (a + b) / n; else print "n/a" }')
+            logins="$logins $login:$run:$pair:$mean"
             pair_ratios="$pair_ratios${pair_ratios:+,}$pair"
             before=$after
         done
-        median_of() { tr ' ,' '\n\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+        median_of() { tr ' ,' '\n\n' <<<"$1" | grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
         record "$backend" hash_ceiling.runs "$(echo $hashes | tr ' ' ',')"
         record "$backend" hash_ceiling.per_s "$(median_of "$hashes")"
         # The login run whose ratio to its neighbours is the median one.
-        median_run=$(tr ' ' '\n' <<<"$logins" | grep . | sort -t: -k3,3n |
-            awk -F: '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
+        median_line=$(tr ' ' '\n' <<<"$logins" | grep -E '^[0-9.]+:[0-9]+:[0-9.]+:' |
+            sort -t: -k3,3n | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }')
+        median_run=$(cut -d: -f2 <<<"$median_line")
+        record "$backend" login.ceiling_per_s "$(cut -d: -f4 <<<"$median_line")"
         for k in per_s p50_ms p99_ms max_ms requests statuses errors peak_rss_mb server_cores; do
             record "$backend" "login.$k" "$(fig "$backend" "login_$median_run.$k")"
         done

@@ -16,7 +16,11 @@
 //! - **Revocation epoch.** A lookup that started before a revocation on this instance must
 //!   not put its (now stale) answer back after the revocation forgot the entry. Every
 //!   forget bumps an epoch; a lookup carries the epoch it started in, and its answer is
-//!   dropped if the epoch has moved since.
+//!   dropped if the epoch has moved since (unless it says the session is no longer usable,
+//!   which is always safe to keep).
+//! - **Never back in time.** An entry's age counts from when its database read *started*,
+//!   and an answer never replaces one whose read started later — so a slow background read
+//!   cannot bring back a session that a later read saw revoked by another instance.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,7 +53,10 @@ struct Entry {
 
 /// Proof of when a database lookup started, to hand back to [`SessionCache::put`].
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
+pub struct Ticket {
+    epoch: u64,
+    started: Instant,
+}
 
 /// What the cache knows about a session.
 #[derive(Debug)]
@@ -83,7 +90,10 @@ impl SessionCache {
     /// Looks `session_id` up.
     pub fn get(&self, session_id: &str) -> Lookup {
         let mut state = self.state();
-        let ticket = Ticket(state.epoch);
+        let ticket = Ticket {
+            epoch: state.epoch,
+            started: Instant::now(),
+        };
         if self.ttl.is_zero() {
             return Lookup::Miss(ticket);
         }
@@ -102,20 +112,26 @@ impl SessionCache {
     }
 
     /// Remembers the answer of a lookup that started with `ticket`; `None` (no such
-    /// session) drops any entry. An answer from before the latest forget is ignored.
+    /// session) drops any entry. A live answer from before the latest forget is ignored,
+    /// and no answer replaces one read more recently.
     pub fn put(&self, session_id: &str, auth: Option<SessionAuth>, ticket: Ticket) {
         if self.ttl.is_zero() {
             return;
         }
         let mut state = self.state();
-        if state.epoch != ticket.0 {
-            return;
-        }
         let Some(auth) = auth else {
             state.entries.remove(session_id);
             return;
         };
-        if state.entries.len() >= MAX_ENTRIES {
+        let usable = auth.revoked_at.is_none() && !auth.disabled;
+        if usable && state.epoch != ticket.epoch {
+            return;
+        }
+        if let Some(current) = state.entries.get(session_id) {
+            if current.fetched > ticket.started {
+                return;
+            }
+        } else if state.entries.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
             state.entries.retain(|_, e| e.fetched.elapsed() < ttl);
             if state.entries.len() >= MAX_ENTRIES {
@@ -123,11 +139,19 @@ impl SessionCache {
             }
         }
         let entry = Entry {
-            fetched: Instant::now(),
+            fetched: ticket.started,
             auth,
             refreshing: false,
         };
         state.entries.insert(session_id.to_string(), entry);
+    }
+
+    /// A background refresh of `session_id` did not happen: let the next request past half
+    /// the TTL try again.
+    pub fn refresh_failed(&self, session_id: &str) {
+        if let Some(entry) = self.state().entries.get_mut(session_id) {
+            entry.refreshing = false;
+        }
     }
 
     /// Forgets one session (it was just revoked here).
@@ -196,18 +220,56 @@ mod tests {
 
     #[test]
     fn past_half_the_ttl_exactly_one_caller_is_asked_to_refresh() {
-        let cache = SessionCache::new(Duration::from_millis(200));
+        // Sleeps sit 400 ms away from each boundary, so a slow machine does not matter.
+        let cache = SessionCache::new(Duration::from_secs(2));
         let ticket = ticket_of(cache.get("s1"));
         cache.put("s1", Some(auth()), ticket);
         assert!(matches!(cache.get("s1"), Lookup::Hit(_)));
 
-        std::thread::sleep(Duration::from_millis(120));
+        std::thread::sleep(Duration::from_millis(1_400));
         assert!(matches!(cache.get("s1"), Lookup::HitRefreshAhead(..)));
         assert!(matches!(cache.get("s1"), Lookup::Hit(_)));
+        // A failed refresh lets the next caller try again.
+        cache.refresh_failed("s1");
+        assert!(matches!(cache.get("s1"), Lookup::HitRefreshAhead(..)));
 
         // Past the TTL nothing is served, refreshing or not.
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(1_000));
         assert!(matches!(cache.get("s1"), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn a_slow_answer_never_replaces_a_newer_one() {
+        let cache = SessionCache::new(Duration::from_secs(2));
+        // A background read starts and sees the session live...
+        let slow = ticket_of(cache.get("s1"));
+        std::thread::sleep(Duration::from_millis(5));
+        // ...a later read sees it revoked (by another instance) and lands first...
+        let fast = ticket_of(cache.get("s1"));
+        let revoked = SessionAuth {
+            revoked_at: Some(1),
+            ..auth()
+        };
+        cache.put("s1", Some(revoked), fast);
+        // ...and the slow, older answer must not bring the session back.
+        cache.put("s1", Some(auth()), slow);
+        match cache.get("s1") {
+            Lookup::Hit(a) => assert_eq!(a.revoked_at, Some(1)),
+            other => panic!("expected the revoked copy, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_answer_that_the_session_is_unusable_is_kept_even_across_a_forget() {
+        let cache = SessionCache::new(Duration::from_secs(2));
+        let ticket = ticket_of(cache.get("s1"));
+        cache.forget("s2");
+        let disabled = SessionAuth {
+            disabled: true,
+            ..auth()
+        };
+        cache.put("s1", Some(disabled), ticket);
+        assert!(matches!(cache.get("s1"), Lookup::Hit(a) if a.disabled));
     }
 
     #[test]

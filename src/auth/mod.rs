@@ -23,6 +23,7 @@ pub mod username;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -118,6 +119,10 @@ pub struct Grant {
     pub session_id: String,
 }
 
+/// Background session-cache refreshes running at once, at most: a few per pooled database
+/// connection is plenty, and a stalled database then costs a bounded number of tasks.
+const MAX_CACHE_REFRESHES: usize = 32;
+
 /// The authentication service: one per process, shared by every request.
 #[derive(Clone)]
 pub struct Auth {
@@ -129,6 +134,8 @@ struct Inner {
     keys: Keys,
     hasher: Hasher,
     cache: SessionCache,
+    /// Background session-cache refreshes that may run at once.
+    cache_refreshes: Arc<Semaphore>,
     /// A hash of a random password with the current parameters: unknown usernames are
     /// verified against it so they cost the same time as a wrong password.
     dummy_hash: String,
@@ -156,6 +163,7 @@ impl Auth {
                     .map_err(|e| AuthError::Internal(e.to_string()))?,
                 hasher,
                 cache: SessionCache::new(config.session_cache_ttl),
+                cache_refreshes: Arc::new(Semaphore::new(MAX_CACHE_REFRESHES)),
                 dummy_hash,
                 access_ttl: secs(config.access_ttl),
                 idle_ttl: secs(config.refresh_idle_ttl),
@@ -520,16 +528,26 @@ impl Auth {
         let auth = match inner.cache.get(&claims.sid) {
             Lookup::Hit(auth) => auth,
             Lookup::HitRefreshAhead(auth, ticket) => {
-                // Fetch the next copy off this request's path; it stays within the TTL.
-                let service = self.clone();
-                let session_id = claims.sid.clone();
-                tokio::spawn(async move {
-                    let store = &service.inner.store;
-                    match store.session_auth(&session_id).await {
-                        Ok(fetched) => service.inner.cache.put(&session_id, fetched, ticket),
-                        Err(e) => warn!(error = %e, "session cache refresh failed"),
-                    }
-                });
+                // Fetch the next copy off this request's path, if a refresh slot is free
+                // (a slow database must not pile up background reads); either way this
+                // request uses the copy it has, which is younger than the TTL.
+                if let Ok(slot) = inner.cache_refreshes.clone().try_acquire_owned() {
+                    let service = self.clone();
+                    let session_id = claims.sid.clone();
+                    tokio::spawn(async move {
+                        let cache = &service.inner.cache;
+                        match service.inner.store.session_auth(&session_id).await {
+                            Ok(fetched) => cache.put(&session_id, fetched, ticket),
+                            Err(e) => {
+                                cache.refresh_failed(&session_id);
+                                warn!(error = %e, "session cache refresh failed");
+                            }
+                        }
+                        drop(slot);
+                    });
+                } else {
+                    inner.cache.refresh_failed(&claims.sid);
+                }
                 auth
             }
             Lookup::Miss(ticket) => {
@@ -714,6 +732,9 @@ impl Auth {
         if !self.inner.store.set_role(user_id, role, now).await? {
             return Err(AuthError::NotFound);
         }
+        // At once, so nothing cached here outlives the change even if the revocation below
+        // fails or this request is cancelled in between.
+        self.inner.cache.forget_all();
         self.revoke_user_sessions(user_id, None, "role changed", now)
             .await?;
         Ok(())
@@ -731,6 +752,7 @@ impl Auth {
         if !store.set_disabled(user_id, disabled, now).await? {
             return Err(AuthError::NotFound);
         }
+        self.inner.cache.forget_all();
         if disabled {
             self.revoke_user_sessions(user_id, None, "user disabled", now)
                 .await?;

@@ -115,7 +115,18 @@ pub fn router(state: AppState) -> Router {
                     .get::<axum::extract::MatchedPath>()
                     .map_or("(unmatched)", |p| p.as_str())
             };
-            tracing::info_span!("request", method = %req.method(), route = route())
+            let request_id = || {
+                req.headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+            };
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                route = route(),
+                request_id = request_id()
+            )
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
