@@ -6,11 +6,13 @@
 //! the rest with [`Overloaded`] (the HTTP layer answers 503 with Retry-After), so a login
 //! flood costs bounded memory — about `workers × 19 MiB` — and never stalls other routes.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Argon2id memory cost in KiB: 19 MiB, OWASP Password Storage Cheat Sheet's first option
 /// (m=19456, t=2, p=1), also RFC 9106's floor for memory-constrained use.
@@ -86,10 +88,7 @@ pub fn verify_blocking(password: &str, stored: &str) -> Verdict {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verdict::Mismatch;
     };
-    if argon2()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
+    if !verify_argon2(password.as_bytes(), &parsed) {
         return Verdict::Mismatch;
     }
     let current = parsed.algorithm.as_str() == "argon2id"
@@ -97,6 +96,65 @@ pub fn verify_blocking(password: &str, stored: &str) -> Verdict {
         && parsed.params.get_decimal("t") == Some(ARGON2_ITERATIONS)
         && parsed.params.get_decimal("p") == Some(ARGON2_PARALLELISM);
     Verdict::Match { rehash: !current }
+}
+
+/// Recomputes an Argon2 hash with the stored algorithm, version, parameters and salt, in
+/// this thread's working memory, and compares it with the stored output in constant time
+/// (`Output`'s equality) — what the `argon2` crate's own verifier does, minus allocating
+/// and zeroing 19 MiB on every call.
+fn verify_argon2(password: &[u8], stored: &PasswordHash) -> bool {
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(stored) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let computed = with_work_memory(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password, salt.as_ref(), out, memory)
+    });
+    computed.is_ok() && Output::new(out).is_ok_and(|computed| &computed == expected)
+}
+
+thread_local! {
+    /// This thread's Argon2 working memory (19 MiB at tessera's parameters), kept between
+    /// verifications so that a busy hashing thread neither allocates nor zeroes it each time
+    /// nor leaves the allocator to fragment around 19 MiB holes. Argon2 writes every block
+    /// before it reads it, so leftovers from the previous hash never matter. Hashing threads
+    /// drop it when their queue runs empty ([`release_work_memory`]).
+    static WORK_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `blocks` blocks of this thread's working memory; a hash asking for more than
+/// tessera's own parameters (an imported one) gets memory of its own, not kept.
+fn with_work_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    if blocks > ARGON2_MEMORY_KIB as usize {
+        return f(&mut vec![Block::default(); blocks]);
+    }
+    WORK_MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        f(&mut memory[..blocks])
+    })
+}
+
+/// Frees this thread's Argon2 working memory.
+pub fn release_work_memory() {
+    WORK_MEMORY.with_borrow_mut(|memory| *memory = Vec::new());
 }
 
 fn verify_bcrypt(password: &str, stored: &str) -> Verdict {
@@ -120,6 +178,8 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct Hasher {
     jobs: std::sync::mpsc::SyncSender<Job>,
+    /// Jobs queued and not yet taken by a thread.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Hasher {
@@ -127,13 +187,15 @@ impl Hasher {
     pub fn new(workers: usize, queue: usize) -> std::io::Result<Hasher> {
         let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for n in 0..workers.max(1) {
             let receiver = receiver.clone();
+            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("tessera-hash-{n}"))
-                .spawn(move || worker_loop(&receiver))?;
+                .spawn(move || worker_loop(&receiver, &waiting))?;
         }
-        Ok(Hasher { jobs })
+        Ok(Hasher { jobs, waiting })
     }
 
     /// Runs `job` on a hashing thread, or fails with [`Overloaded`] at once when every
@@ -148,21 +210,31 @@ impl Hasher {
         let job: Job = Box::new(move || {
             let _ = done.send(job());
         });
-        self.jobs.try_send(job).map_err(|_| Overloaded)?;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.try_send(job).is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Overloaded);
+        }
         result.await.map_err(|_| Overloaded)
     }
 }
 
 /// Takes jobs until every [`Hasher`] handle is gone. A panicking job loses only its own
-/// answer (its caller gets [`Overloaded`]), never the thread.
-fn worker_loop(receiver: &Mutex<std::sync::mpsc::Receiver<Job>>) {
+/// answer (its caller gets [`Overloaded`]), never the thread. While jobs keep coming the
+/// thread keeps its Argon2 working memory; when none is waiting it gives it back, so an idle
+/// server does not hold 19 MiB per hashing thread.
+fn worker_loop(receiver: &Mutex<std::sync::mpsc::Receiver<Job>>, waiting: &AtomicUsize) {
     loop {
         let next = match receiver.lock() {
             Ok(guard) => guard.recv(),
             Err(poisoned) => poisoned.into_inner().recv(),
         };
         let Ok(job) = next else { return };
+        waiting.fetch_sub(1, Ordering::SeqCst);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        if waiting.load(Ordering::SeqCst) == 0 {
+            release_work_memory();
+        }
     }
 }
 
@@ -180,6 +252,66 @@ mod tests {
         );
         assert_eq!(
             verify_blocking("wrong horse battery", &hash),
+            Verdict::Mismatch
+        );
+    }
+
+    #[test]
+    fn argon2_hashes_of_other_parameters_verify_and_ask_for_rehash() {
+        use argon2::password_hash::PasswordHasher as _;
+        // Smaller than tessera's (fits the kept working memory), larger (gets its own),
+        // Argon2i, and the old version 0x10: each verifies, twice on the same thread (the
+        // second time on reused memory), and none is current.
+        let cases = [
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(1024, 1, 1, None),
+            ),
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(20 * 1024, 1, 1, None),
+            ),
+            (
+                Algorithm::Argon2i,
+                Version::V0x13,
+                Params::new(2048, 2, 1, None),
+            ),
+            (
+                Algorithm::Argon2id,
+                Version::V0x10,
+                Params::new(2048, 2, 2, None),
+            ),
+        ];
+        for (algorithm, version, params) in cases {
+            let hasher = Argon2::new(algorithm, version, params.unwrap());
+            let hash = hasher.hash_password(b"old parameters").unwrap().to_string();
+            for _ in 0..2 {
+                assert_eq!(
+                    verify_blocking("old parameters", &hash),
+                    Verdict::Match { rehash: true },
+                    "{hash}"
+                );
+                assert_eq!(verify_blocking("old parameterz", &hash), Verdict::Mismatch);
+            }
+        }
+        // After the memory is given back, verification still works.
+        let current = hash_blocking("correct horse battery").unwrap();
+        release_work_memory();
+        assert_eq!(
+            verify_blocking("correct horse battery", &current),
+            Verdict::Match { rehash: false }
+        );
+        // A hash whose output was tampered with never matches.
+        let tampered = format!("{}A", &current[..current.len() - 1]);
+        let tampered = if tampered == current {
+            format!("{}B", &current[..current.len() - 1])
+        } else {
+            tampered
+        };
+        assert_eq!(
+            verify_blocking("correct horse battery", &tampered),
             Verdict::Mismatch
         );
     }

@@ -70,7 +70,14 @@ macro_rules! property_columns {
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Connections for reads.
     pool: AnyPool,
+    /// Connections for writes. On SQLite, which allows one writer at a time, this is a
+    /// separate pool of a single connection: writers wait their turn in the pool's queue
+    /// instead of retrying SQLite's write lock in `busy_timeout` sleeps (during which the
+    /// lock can sit unused), and readers keep their own connections. On PostgreSQL it is
+    /// the same pool as `pool`.
+    writer: AnyPool,
 }
 
 fn classify(err: sqlx::Error) -> StoreError {
@@ -90,35 +97,45 @@ impl Store {
             Backend::Postgres
         };
 
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let pool = match backend {
+        let options = || AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        match backend {
             Backend::Sqlite => {
                 ensure_sqlite_file(url)?;
-                // SQLite allows one writer at a time; WAL lets readers go on meanwhile, and
-                // busy_timeout makes a second writer wait instead of failing.
-                options
-                    .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
+                // WAL lets readers go on while the one writer writes; busy_timeout makes a
+                // writer from another process (a second instance, the CLI) wait for the
+                // lock instead of failing.
+                let sqlite = |connections: u32| {
+                    options()
+                        .max_connections(connections)
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .connect(url)
-                    .await?
+                        .connect(url)
+                };
+                let writer = sqlite(1).await?;
+                let pool = sqlite(8).await?;
+                Ok(Store { pool, writer })
             }
-            Backend::Postgres => options.max_connections(16).connect(url).await?,
-        };
-        Ok(Store { pool })
+            Backend::Postgres => {
+                let pool = options().max_connections(16).connect(url).await?;
+                Ok(Store {
+                    writer: pool.clone(),
+                    pool,
+                })
+            }
+        }
     }
 
     /// Applies the migrations that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
@@ -130,6 +147,7 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -148,7 +166,7 @@ impl Store {
         .bind(i64::from(user.disabled))
         .bind(user.created_at)
         .bind(user.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -206,7 +224,7 @@ impl Store {
             .bind(role.as_str())
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -222,7 +240,7 @@ impl Store {
             .bind(i64::from(disabled))
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -238,7 +256,7 @@ impl Store {
             .bind(hash)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -247,7 +265,7 @@ impl Store {
     pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -269,7 +287,7 @@ impl Store {
         .bind(session.absolute_expires_at)
         .bind(&session.ip)
         .bind(&session.user_agent)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -287,7 +305,7 @@ impl Store {
         now: i64,
         idle_ttl: i64,
     ) -> Result<Option<(SessionRecord, SessionUser)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let row = sqlx::query(concat!(
             "UPDATE sessions SET refresh_hash = $1, generation = generation + 1, \
              rotated_at = $2, last_used_at = $2, \
@@ -438,7 +456,7 @@ impl Store {
         .bind(now)
         .bind(reason)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -459,7 +477,7 @@ impl Store {
         .bind(reason)
         .bind(user_id)
         .bind(keep.unwrap_or(""))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -477,13 +495,13 @@ impl Store {
         )
         .bind(now)
         .bind(revoked_before)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         // Throttle entries with no failure for a day are stale too.
         sqlx::query("DELETE FROM login_throttle WHERE blocked_until < $1 AND last_failure_at < $2")
             .bind(now)
             .bind(now - 86_400)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -554,13 +572,13 @@ impl Store {
         )
         .bind(key)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         let failures: i64 = row.try_get("failures")?;
         sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE throttle_key = $2")
             .bind(now + block_for(failures))
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(failures)
     }
@@ -569,7 +587,7 @@ impl Store {
     pub async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -635,7 +653,7 @@ impl Store {
         .bind(&p.created_by)
         .bind(p.created_at)
         .bind(p.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -652,7 +670,7 @@ impl Store {
         .bind(&p.description)
         .bind(p.updated_at)
         .bind(&p.id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -661,7 +679,7 @@ impl Store {
     pub async fn delete_property(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM properties WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
