@@ -91,11 +91,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The sessions, of which the first `chains` are rotated; keep their current hashes.
     let mut current = Vec::with_capacity(args.chains);
     for i in 0..args.sessions {
-        let hash = refresh_token_hash(&new_refresh_token());
+        let id = uuid::Uuid::now_v7().to_string();
+        let hash = refresh_token_hash(&new_refresh_token(&id));
         let t = now();
         store
             .create_session(&NewSession {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: id.clone(),
                 user_id: user.id.clone(),
                 refresh_hash: hash.clone(),
                 now: t,
@@ -106,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .await?;
         if i < args.chains {
-            current.push(hash);
+            current.push((id, hash));
         }
     }
 
@@ -120,14 +121,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let tasks: Vec<_> = current
         .into_iter()
-        .map(|mut old| {
+        .map(|(id, mut old)| {
             let store = store.clone();
             let raw = raw.clone();
             tokio::spawn(async move {
                 let mut latencies_us = Vec::new();
                 let mut errors = 0u64;
                 while Instant::now() < deadline {
-                    let new = refresh_token_hash(&new_refresh_token());
+                    let new = refresh_token_hash(&new_refresh_token(&id));
                     let sent = Instant::now();
                     let rotated = match &raw {
                         Some(pool) => raw_rotate(pool, &old, &new, now()).await,

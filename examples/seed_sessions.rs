@@ -8,7 +8,7 @@
 //!
 //! The schema comes from tessera's own migrations ([`Store::migrate`]). Seeded sessions
 //! belong to `--users` seeded users (`seeduser-N`, whose password hash matches nothing), are
-//! live for 7 days, and have random 64-hex refresh hashes like real ones; their ids sort
+//! live for 7 days, and have stored refresh hashes of the real form (`<id>:<64 hex>`); their ids sort
 //! before the UUID v7 ids of real sessions, as older sessions' ids do. Runs are additive:
 //! a second run adds `--sessions` more. PostgreSQL uses `generate_series` and is
 //! `VACUUM ANALYZE`d afterwards (as autovacuum would eventually do); SQLite uses a recursive
@@ -28,7 +28,8 @@ const SEED_AGENT: &str = "tessera-bench-seed";
 const PG_SESSIONS: &str = "INSERT INTO sessions (id, user_id, refresh_hash, generation, \
     rotated_at, created_at, last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent) \
     SELECT lpad(to_hex(n), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(n), 12, '0'), \
-    'seeduser-' || (n % $3), encode(sha256(('seed-' || n || '-' || random())::bytea), 'hex'), \
+    'seeduser-' || (n % $3), lpad(to_hex(n), 8, '0') || '-0000-7000-8000-' || \
+    lpad(to_hex(n), 12, '0') || ':' || encode(sha256(('seed-' || n || '-' || random())::bytea), 'hex'), \
     0, $4, $4, $4, $4 + 604800, $4 + 2592000, '127.0.0.1', $5 \
     FROM generate_series($1::bigint, $2::bigint) AS n";
 
@@ -37,7 +38,8 @@ const SQLITE_SESSIONS: &str = "WITH RECURSIVE seq(n) AS (SELECT $1 UNION ALL \
     INSERT INTO sessions (id, user_id, refresh_hash, generation, rotated_at, created_at, \
     last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent) \
     SELECT printf('%08x-0000-7000-8000-%012x', n, n), 'seeduser-' || (n % $3), \
-    lower(hex(randomblob(32))), 0, $4, $4, $4, $4 + 604800, $4 + 2592000, '127.0.0.1', $5 \
+    printf('%08x-0000-7000-8000-%012x', n, n) || ':' || lower(hex(randomblob(32))), \
+    0, $4, $4, $4, $4 + 604800, $4 + 2592000, '127.0.0.1', $5 \
     FROM seq";
 
 // `WHERE true` keeps SQLite from reading `ON CONFLICT` as part of the SELECT's join.

@@ -158,7 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// On an empty database: create `admin` with a random password and print it once.
 async fn create_first_admin(auth: &Auth) -> anyhow::Result<()> {
-    let password = token::new_refresh_token();
+    let password = token::random_secret();
     auth.create_user("admin", &password, Role::Admin, clock::now())
         .await?;
     println!();

@@ -27,6 +27,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 on_both_databases!(
+    refresh_token_of_the_earlier_form_still_rotates,
+    a_refresh_token_naming_another_session_matches_nothing,
     csrf_pair_from_another_session_is_refused,
     planted_csrf_cookie_is_refused,
     foreign_origin_is_refused_on_every_state_changing_route,
@@ -1709,4 +1711,47 @@ async fn logout_clears_the_refresh_cookie_with_the_attributes_it_was_set_with(ba
             "{env:?}: set {set:?}, cleared {cleared:?}"
         );
     }
+}
+
+/// A refresh token issued before tokens named their session (a bare 43-character secret,
+/// stored as its plain SHA-256) still rotates, into a token of the current form.
+async fn refresh_token_of_the_earlier_form_still_rotates(backend: Backend) {
+    use tessera::auth::token::{random_secret, refresh_token_hash, sha256_hex};
+    let server = TestServer::start(backend).await;
+    let session = server.login_admin().await;
+    let legacy = random_secret();
+    let sql = "UPDATE sessions SET refresh_hash = $1 WHERE refresh_hash = $2";
+    let current = refresh_token_hash(&session.refresh_token);
+    assert_eq!(
+        db_execute(&server, sql, &[&sha256_hex(&legacy), &current]).await,
+        1
+    );
+
+    let resp = server.refresh_with(&legacy).await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    let next = resp.cookie("refreshToken").unwrap();
+    let (session_id, _) = next
+        .split_once('.')
+        .expect("the new token names its session");
+    assert_eq!(session.refresh_token.split_once('.').unwrap().0, session_id);
+    assert_eq!(server.refresh_with(&next).await.status, StatusCode::OK);
+}
+
+/// The session id in a refresh token is not trusted on its own: the same secret behind
+/// another session's id matches nothing, and neither session is harmed.
+async fn a_refresh_token_naming_another_session_matches_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let mut mine = server.login_admin().await;
+    let mut other = server.login_admin().await;
+    let (my_id, secret) = mine.refresh_token.split_once('.').unwrap();
+    let (other_id, _) = other.refresh_token.split_once('.').unwrap();
+    assert_ne!(my_id, other_id);
+
+    let forged = format!("{other_id}.{secret}");
+    let resp = server.refresh_with(&forged).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body["success"], false);
+
+    assert_eq!(server.refresh(&mut mine).await.status, StatusCode::OK);
+    assert_eq!(server.refresh(&mut other).await.status, StatusCode::OK);
 }

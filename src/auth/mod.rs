@@ -150,7 +150,7 @@ impl Auth {
     pub async fn new(store: Store, config: &Config, secret: &[u8]) -> Result<Auth, AuthError> {
         let hasher = Hasher::new(config.hash_workers, config.hash_queue)
             .map_err(|e| AuthError::Internal(format!("hashing threads: {e}")))?;
-        let dummy_password = token::new_refresh_token();
+        let dummy_password = token::random_secret();
         let dummy_hash = hasher
             .run(move || password::hash_blocking(&dummy_password))
             .await?
@@ -345,10 +345,11 @@ impl Auth {
         now: i64,
     ) -> Result<Grant, AuthError> {
         let inner = &self.inner;
-        let refresh_token = token::new_refresh_token();
+        let id = uuid::Uuid::now_v7().to_string();
+        let refresh_token = token::new_refresh_token(&id);
         let absolute_expires_at = now + inner.absolute_ttl;
         let session = NewSession {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             user_id: user.id.clone(),
             refresh_hash: token::refresh_token_hash(&refresh_token),
             now,
@@ -411,14 +412,30 @@ impl Auth {
             return Err(AuthError::InvalidRefreshToken);
         }
         let old_hash = token::refresh_token_hash(presented);
-        let new_token = token::new_refresh_token();
-        let new_hash = token::refresh_token_hash(&new_token);
-
-        if let Some((session, owner)) = inner
-            .store
-            .rotate_refresh_token(&old_hash, &new_hash, now, inner.idle_ttl)
-            .await?
-        {
+        // The session the next token will name: the one this token names, or, for a token
+        // of the earlier bare form, the session whose current token it is (once per session:
+        // the token issued now has the current form).
+        let session_id = match token::refresh_token_session(presented) {
+            Some(id) => Some(id.to_string()),
+            None => inner
+                .store
+                .find_session_by_refresh_hash(&old_hash)
+                .await?
+                .map(|s| s.id),
+        };
+        let rotated = match &session_id {
+            Some(id) => {
+                let new_token = token::new_refresh_token(id);
+                let new_hash = token::refresh_token_hash(&new_token);
+                inner
+                    .store
+                    .rotate_refresh_token(&old_hash, &new_hash, now, inner.idle_ttl)
+                    .await?
+                    .map(|rotated| (rotated, new_token))
+            }
+            None => None,
+        };
+        if let Some(((session, owner), new_token)) = rotated {
             if owner.disabled {
                 self.revoke_session(&session.id, "user unavailable", now)
                     .await?;

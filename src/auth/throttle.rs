@@ -28,7 +28,7 @@ pub fn account_key(username: &str) -> String {
 /// The throttle key for a login name that is not a valid username: a digest, so arbitrary
 /// client bytes (NUL included) never reach the database.
 pub fn invalid_name_key(raw: &str) -> String {
-    let digest = crate::auth::token::refresh_token_hash(raw);
+    let digest = crate::auth::token::sha256_hex(raw);
     format!("invalid:{}", &digest[..32])
 }
 

@@ -5,8 +5,15 @@
 //! the algorithm is pinned (anything else, `none` included, is refused), and type, issuer,
 //! audience and expiry are checked with [`LEEWAY_SECONDS`] of clock-skew leeway.
 //!
-//! A **refresh token** is 256 random bits, base64url — never a JWT, so it cannot pass as an
-//! access token, and it is stored only as its SHA-256 hash.
+//! A **refresh token** is `<session id>.<secret>`: the session's UUID, a dot, and 256 random
+//! bits in base64url — never a JWT (one dot, not two), so it cannot pass as an access token.
+//! It is stored only as `<session id>:<SHA-256 of the whole token>`. The session id is not a
+//! secret and is never trusted on its own (a changed id changes the hash, which then matches
+//! nothing); it is there so that the stored keys of one session sit together in the index
+//! and a rotation touches the index where that session's key already is — the same few pages
+//! whether the table holds a thousand sessions or a million — instead of a random page
+//! of a large index for every rotation. Tokens issued before this form (the bare secret)
+//! are still accepted and stored as the plain hex SHA-256.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -173,30 +180,58 @@ impl Keys {
     }
 }
 
-/// A fresh refresh token: 32 bytes from the thread-local CSPRNG, base64url (43 characters).
-pub fn new_refresh_token() -> String {
+/// Length of a random secret in base64url: 32 bytes, 43 characters.
+const SECRET_CHARS: usize = 43;
+
+/// 32 bytes from the thread-local CSPRNG, base64url (43 characters).
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The form a refresh token is stored in: hex SHA-256. The token has 256 bits of entropy, so
+/// A fresh refresh token for the session `session_id` (a UUID): `<session id>.<secret>`.
+pub fn new_refresh_token(session_id: &str) -> String {
+    format!("{session_id}.{}", random_secret())
+}
+
+/// The session a refresh token of the current form names (unchecked: only its hash counts).
+pub fn refresh_token_session(token: &str) -> Option<&str> {
+    let (session_id, secret) = token.split_once('.')?;
+    let uuid_shaped = session_id.len() == 36 && uuid::Uuid::try_parse(session_id).is_ok();
+    (uuid_shaped && is_secret(secret)).then_some(session_id)
+}
+
+/// The form a refresh token is stored in: `<session id>:<hex SHA-256 of the token>`, or the
+/// bare hex SHA-256 for a token of the earlier form. The secret has 256 bits of entropy, so
 /// an unsalted fast hash is enough to make a stolen database useless for signing in.
 pub fn refresh_token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
+    match refresh_token_session(token) {
+        Some(session_id) => format!("{session_id}:{}", sha256_hex(token)),
+        None => sha256_hex(token),
+    }
+}
+
+/// Whether a presented refresh token even has a shape tessera issues (or issued before).
+pub fn looks_like_refresh_token(token: &str) -> bool {
+    refresh_token_session(token).is_some() || is_secret(token)
+}
+
+fn is_secret(text: &str) -> bool {
+    text.len() == SECRET_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Lower-case hex SHA-256 of `text`.
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         hex.push_str(&format!("{byte:02x}"));
     }
     hex
-}
-
-/// Whether a presented refresh token even has the shape tessera issues.
-pub fn looks_like_refresh_token(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -246,14 +281,53 @@ mod tests {
 
     #[test]
     fn refresh_token_is_opaque_and_not_a_jwt() {
-        let token = new_refresh_token();
+        let token = new_refresh_token(&uuid::Uuid::now_v7().to_string());
         assert!(looks_like_refresh_token(&token));
-        assert!(!token.contains('.'));
+        assert_eq!(token.matches('.').count(), 1, "a JWT has two dots");
         assert_eq!(
             keys().verify_access_token(&token, 0).unwrap_err(),
             TokenRejection::Invalid
         );
-        assert_eq!(refresh_token_hash(&token).len(), 64);
-        assert_ne!(new_refresh_token(), token);
+        // The session id, a colon, and 64 hex digits.
+        assert_eq!(refresh_token_hash(&token).len(), 36 + 1 + 64);
+    }
+
+    #[test]
+    fn refresh_tokens_name_their_session_and_are_stored_next_to_it() {
+        let sid = uuid::Uuid::now_v7().to_string();
+        let token = new_refresh_token(&sid);
+        assert!(looks_like_refresh_token(&token));
+        assert_eq!(refresh_token_session(&token), Some(sid.as_str()));
+        let stored = refresh_token_hash(&token);
+        assert_eq!(stored, format!("{sid}:{}", sha256_hex(&token)));
+        assert!(
+            !stored.contains(token.split_once('.').unwrap().1),
+            "the secret is never stored"
+        );
+
+        // Another session id in front of the same secret is another token entirely.
+        let other = uuid::Uuid::now_v7().to_string();
+        let forged = token.replacen(&sid, &other, 1);
+        assert_ne!(refresh_token_hash(&forged)[37..], stored[37..]);
+
+        // Two tokens of one session are different; an earlier, bare-secret token still has
+        // a shape tessera accepts and is stored as its plain hash.
+        assert_ne!(new_refresh_token(&sid), token);
+        let legacy = random_secret();
+        assert!(looks_like_refresh_token(&legacy));
+        assert_eq!(refresh_token_session(&legacy), None);
+        assert_eq!(refresh_token_hash(&legacy), sha256_hex(&legacy));
+
+        // Anything else is not a refresh token: a JWT-shaped string, a non-UUID prefix, a
+        // short secret.
+        for bad in [
+            "a.b.c".to_string(),
+            format!("not-a-uuid.{}", random_secret()),
+            format!("{sid}.short"),
+            format!("{sid}.{}.x", random_secret()),
+            String::new(),
+        ] {
+            assert!(!looks_like_refresh_token(&bad), "{bad}");
+        }
     }
 }
