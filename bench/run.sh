@@ -108,6 +108,15 @@ cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null
 }
 
+# CPU seconds the password-hashing threads (named tessera-hash-N) have used so far.
+hash_cpu_s() {
+    local hz task
+    hz=$(getconf CLK_TCK)
+    for task in /proc/"$1"/task/*; do
+        grep -q '^tessera-hash' "$task/comm" 2>/dev/null && cat "$task/stat"
+    done | awk -v hz="$hz" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%.2f", t / hz }'
+}
+
 psql_admin() { psql -X -q -t -A "$PG_SERVER/postgres" -c "$1"; }
 
 # Starts `tessera serve`: NAME URL PORT [ENV=VALUE …]; sets SERVER_PID.
@@ -175,10 +184,12 @@ run_wrk() {
     fi
     record "$backend" "$name.rss_before_mb" "$(mem_mb "$pid" VmRSS)"
     reset_peak "$pid"
-    local cpu0 cpu1 line
+    local cpu0 cpu1 hash0 hash1 line
     cpu0=$(cpu_s "$pid")
+    hash0=$(hash_cpu_s "$pid")
     wrk "$@" >"$OUT/$backend.$name.wrk" 2>&1
     cpu1=$(cpu_s "$pid")
+    hash1=$(hash_cpu_s "$pid")
     line=$(grep '^RESULT' "$OUT/$backend.$name.wrk")
     [ -n "$line" ] || { cat "$OUT/$backend.$name.wrk"; line="RESULT"; }
     local cores
@@ -193,9 +204,14 @@ run_wrk() {
     record "$backend" "$name.errors" "$errors"
     record "$backend" "$name.peak_rss_mb" "$(mem_mb "$pid" VmHWM)"
     record "$backend" "$name.server_cores" "$cores"
-    printf '   %-24s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s  peak RSS %s MB  server %s cores\n' \
+    # Of those, the hashing threads' share: what a login run has left for Argon2id.
+    local hash_cores
+    hash_cores=$(awk -v a="$hash0" -v b="$hash1" -v d="$(kv "$line" seconds)" \
+        'BEGIN { if (d > 0) printf "%.2f", (b - a) / d; else print "n/a" }')
+    record "$backend" "$name.hash_cores" "$hash_cores"
+    printf '   %-24s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s  peak RSS %s MB  server %s cores (hashing %s)\n' \
         "$name" "$(kv "$line" per_s)" "$(kv "$line" p50_ms)" "$(kv "$line" p99_ms)" "$errors" \
-        "$(mem_mb "$pid" VmHWM)" "$cores"
+        "$(mem_mb "$pid" VmHWM)" "$cores" "$hash_cores"
 }
 
 # The RESULT line, among several files' ones, whose per_s is the median (the lower middle
@@ -427,7 +443,8 @@ for backend in $BACKENDS; do
             sort -t: -k3,3n | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }')
         median_run=$(cut -d: -f2 <<<"$median_line")
         record "$backend" login.ceiling_per_s "$(cut -d: -f4 <<<"$median_line")"
-        for k in per_s p50_ms p99_ms max_ms requests statuses errors peak_rss_mb server_cores; do
+        for k in per_s p50_ms p99_ms max_ms requests statuses errors peak_rss_mb server_cores \
+            hash_cores; do
             record "$backend" "login.$k" "$(fig "$backend" "login_$median_run.$k")"
         done
         record "$backend" login.ratio "$(median_of "$pair_ratios")"

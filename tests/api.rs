@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, Req, Resp, TestServer};
+use common::{Backend, PASSWORD, Req, Resp, TestServer, run_pg};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -598,4 +598,62 @@ async fn every_response_carries_a_request_id(backend: Backend) {
         .send(Req::new(Method::GET, "/healthz").header("x-request-id", "edge-42"))
         .await;
     assert_eq!(resp.headers["x-request-id"], "edge-42");
+}
+
+/// PostgreSQL ends every connection to tessera's database, as a restart of the database
+/// server would. Each broken pooled connection costs at most one failed request — a 503
+/// envelope, never a hang or a 500 — and the server then answers normally, reads and
+/// writes alike, without being restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_postgres_connections_are_replaced_after_at_most_one_failure_each() {
+    let server = TestServer::start(Backend::Postgres).await;
+    let database = server
+        .database_url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // Open several pooled connections with concurrent readiness checks.
+    let client = reqwest::Client::new();
+    let ready_url = server.url("/readyz");
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (client, url) = (client.clone(), ready_url.clone());
+        checks.spawn(async move { client.get(url).send().await.unwrap().status() });
+    }
+    while let Some(status) = checks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+
+    run_pg(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ));
+
+    // Right away (the connections were used moments ago, so none is re-checked before use).
+    let mut failures = 0;
+    for attempt in 0..40 {
+        let resp = server.get("/readyz", None).await;
+        match resp.status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(resp.body["success"], false, "{}", resp.text);
+                assert!(resp.headers.contains_key("retry-after"));
+                failures += 1;
+                assert!(attempt < 20, "attempt {attempt} still failed");
+            }
+            other => panic!("attempt {attempt}: unexpected {other}: {}", resp.text),
+        }
+    }
+    assert!(
+        failures <= 16,
+        "{failures} failures for a pool of at most 16 connections"
+    );
+
+    // Writes work again too: a login inserts a session.
+    let session = server.login_admin().await;
+    let me = server
+        .get("/api/auth/me", Some(&session.access_token))
+        .await;
+    assert_eq!(me.status, StatusCode::OK);
 }

@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::store::{NewSession, Role, SessionRecord, Store, StoreError, User};
+use crate::store::{NewSession, Role, SessionRecord, Store, StoreError, ThrottleState, User};
 use cache::{Lookup, SessionCache};
 use password::{Hasher, Overloaded, Verdict};
 use rules::Replay;
@@ -203,16 +203,17 @@ impl Auth {
         };
         let address_key = client.ip.as_deref().map(throttle::address_key);
 
-        let had_failures = self
-            .check_throttle(&account_key, address_key.as_deref(), now)
+        // The account and both throttle counters come back in one query.
+        let state = inner
+            .store
+            .login_state(username.as_deref(), &account_key, address_key.as_deref())
             .await?;
+        check_throttle(state.account, state.address, &account_key, now)?;
+        let had_failures = state.account.is_some();
 
         // A password longer than any tessera accepts cannot match: refuse before hashing.
         let too_long = password.chars().count() > password::MAX_PASSWORD_CHARS;
-        let user = match &username {
-            Some(name) if !too_long => inner.store.find_user_by_username(name).await?,
-            _ => None,
-        };
+        let user = state.user.filter(|_| !too_long);
 
         // Always run exactly one verification, against the dummy hash when there is no
         // usable account, so every failure costs the same time.
@@ -259,32 +260,6 @@ impl Auth {
         info!(user_id = %user.id, session_id = %grant.session_id, "login succeeded");
         metrics::counter!("tessera_logins_total", "result" => "success").increment(1);
         Ok(grant)
-    }
-
-    /// Refuses the attempt while the account or the address is blocked. Returns whether
-    /// the account has failures on record (a success then clears them).
-    async fn check_throttle(
-        &self,
-        account_key: &str,
-        address_key: Option<&str>,
-        now: i64,
-    ) -> Result<bool, AuthError> {
-        let store = &self.inner.store;
-        let (account, address) = store.throttle_states(account_key, address_key).await?;
-        let wait = [account, address]
-            .iter()
-            .flatten()
-            .map(|state| state.blocked_until - now)
-            .max()
-            .unwrap_or(0);
-        if wait > 0 {
-            info!(key = account_key, retry_after = wait, "login throttled");
-            metrics::counter!("tessera_logins_total", "result" => "throttled").increment(1);
-            return Err(AuthError::Throttled(
-                wait.min(throttle::MAX_BACKOFF_SECONDS * 4),
-            ));
-        }
-        Ok(account.is_some())
     }
 
     async fn record_failure(
@@ -676,7 +651,8 @@ impl Auth {
         // Guessing the current password here counts against the account like a failed
         // login, so a stolen access token cannot brute-force it.
         let account_key = throttle::account_key(&stored.username);
-        self.check_throttle(&account_key, None, now).await?;
+        let account = self.inner.store.throttle_state(&account_key).await?;
+        check_throttle(account, None, &account_key, now)?;
         let current = current.to_string();
         let verdict = if current.chars().count() > password::MAX_PASSWORD_CHARS {
             Verdict::Mismatch
@@ -809,6 +785,29 @@ impl Auth {
             .delete_expired_sessions(now, now - 86_400)
             .await?)
     }
+}
+
+/// Refuses a login attempt while its account or its client address is blocked.
+fn check_throttle(
+    account: Option<ThrottleState>,
+    address: Option<ThrottleState>,
+    account_key: &str,
+    now: i64,
+) -> Result<(), AuthError> {
+    let wait = [account, address]
+        .iter()
+        .flatten()
+        .map(|throttle| throttle.blocked_until - now)
+        .max()
+        .unwrap_or(0);
+    if wait > 0 {
+        info!(key = account_key, retry_after = wait, "login throttled");
+        metrics::counter!("tessera_logins_total", "result" => "throttled").increment(1);
+        return Err(AuthError::Throttled(
+            wait.min(throttle::MAX_BACKOFF_SECONDS * 4),
+        ));
+    }
+    Ok(())
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

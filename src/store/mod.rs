@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use records::*;
 
@@ -34,6 +34,10 @@ pub enum StoreError {
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// A pooled connection idle for this long is checked (one round trip) before it is used;
+/// busier ones were checked when they were last given back.
+const RECHECK_IDLE_CONNECTION_AFTER: Duration = Duration::from_secs(5);
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +101,23 @@ impl Store {
             Backend::Postgres
         };
 
-        let options = || AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        // sqlx checks every connection with a round trip when it goes back to the pool, and
+        // by default again when it is taken out. Under load that second check doubles the
+        // round trips of a one-statement query; only a connection that sat idle for a while
+        // (where a restarted server or a dropped link would show) is checked again.
+        let options = || {
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= RECHECK_IDLE_CONNECTION_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
+        };
         match backend {
             Backend::Sqlite => {
                 ensure_sqlite_file(url)?;
@@ -525,35 +545,42 @@ impl Store {
         }))
     }
 
-    /// The throttle states of an account key and an optional address key, in one query.
-    pub async fn throttle_states(
+    /// Everything a login reads before it hashes, in one query: the user with this
+    /// (already normalised) username, if any, and the throttle states of the account key
+    /// and of the optional address key.
+    pub async fn login_state(
         &self,
+        username: Option<&str>,
         account_key: &str,
         address_key: Option<&str>,
-    ) -> Result<(Option<ThrottleState>, Option<ThrottleState>), StoreError> {
-        let rows = sqlx::query(
-            "SELECT throttle_key, failures, last_failure_at, blocked_until FROM login_throttle \
-             WHERE throttle_key IN ($1, $2)",
+    ) -> Result<LoginState, StoreError> {
+        // One row always comes back; each LEFT JOIN fills its columns or leaves them NULL.
+        // An empty string matches no username and no throttle key.
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, \
+             a.failures AS a_failures, a.last_failure_at AS a_last_failure_at, \
+             a.blocked_until AS a_blocked_until, \
+             b.failures AS b_failures, b.last_failure_at AS b_last_failure_at, \
+             b.blocked_until AS b_blocked_until \
+             FROM (SELECT 1 AS one) one \
+             LEFT JOIN users u ON u.username = $1 \
+             LEFT JOIN login_throttle a ON a.throttle_key = $2 \
+             LEFT JOIN login_throttle b ON b.throttle_key = $3",
         )
+        .bind(username.unwrap_or(""))
         .bind(account_key)
         .bind(address_key.unwrap_or(""))
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        let (mut account, mut address) = (None, None);
-        for row in rows {
-            let key: String = row.try_get("throttle_key")?;
-            let state = ThrottleState {
-                failures: row.try_get("failures")?,
-                last_failure_at: row.try_get("last_failure_at")?,
-                blocked_until: row.try_get("blocked_until")?,
-            };
-            if key == account_key {
-                account = Some(state);
-            } else {
-                address = Some(state);
-            }
-        }
-        Ok((account, address))
+        let user = match row.try_get::<Option<String>, _>("id")? {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(LoginState {
+            user,
+            account: throttle_from_row(&row, "a_")?,
+            address: throttle_from_row(&row, "b_")?,
+        })
     }
 
     /// Records one more failure for `key` in a single upsert and returns the new count.
@@ -726,6 +753,19 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// The throttle state in the columns named `{prefix}failures` and so on, if they are set.
+fn throttle_from_row(row: &AnyRow, prefix: &str) -> Result<Option<ThrottleState>, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let Some(failures) = row.try_get::<Option<i64>, _>(column("failures").as_str())? else {
+        return Ok(None);
+    };
+    Ok(Some(ThrottleState {
+        failures,
+        last_failure_at: row.try_get(column("last_failure_at").as_str())?,
+        blocked_until: row.try_get(column("blocked_until").as_str())?,
+    }))
 }
 
 fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {

@@ -137,6 +137,17 @@ pub struct ThrottleState {
     pub blocked_until: i64,
 }
 
+/// What a login reads before it hashes ([`crate::store::Store::login_state`]).
+#[derive(Debug)]
+pub struct LoginState {
+    /// The account, if the username exists.
+    pub user: Option<User>,
+    /// Failures on record for the account's throttle key.
+    pub account: Option<ThrottleState>,
+    /// Failures on record for the client address's throttle key.
+    pub address: Option<ThrottleState>,
+}
+
 /// The example resource: a property listing.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

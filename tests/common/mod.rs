@@ -62,7 +62,7 @@ impl Drop for TestDb {
 
 /// Runs one statement against the PostgreSQL admin database, failing loudly if the server
 /// cannot be reached.
-fn run_pg(sql: &str) {
+pub fn run_pg(sql: &str) {
     let sql = sql.to_string();
     let result = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
