@@ -1,8 +1,9 @@
 //! The HTTP layer: the axum router, its middleware, and the server loop.
 //!
 //! A request passes, outside in: request id and tracing → panic catcher → timeout → body
-//! limit (64 KiB) → security headers → JSON error bodies → origin guard (state-changing
-//! methods) → the route, whose extractors authenticate ([`extract::AuthUser`]) and check CSRF.
+//! limit (64 KiB) → CORS (when configured) → security headers → JSON error bodies → origin
+//! guard (state-changing methods) → the route, whose extractors authenticate
+//! ([`extract::AuthUser`]) and check CSRF.
 
 pub mod auth_routes;
 pub mod error;
@@ -24,6 +25,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
@@ -94,20 +96,13 @@ pub fn router(state: AppState) -> Router {
         HeaderName::from_static("x-xsrf-token"),
     ]);
 
-    let app = api
-        .fallback(web::static_file)
-        .layer(middleware::from_fn_with_state(state.clone(), origin_guard))
-        .layer(middleware::from_fn(json_errors));
-    with_security_headers(app)
-        .layer(cors(&state.config))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            envelope(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-        }))
+    // One tower stack, outermost first. `Router::layer` wraps every route once with the
+    // whole stack; layering the router once per middleware instead would box (and clone,
+    // allocate and free) one more service per middleware on every request.
+    let middleware = ServiceBuilder::new()
+        .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Field values are only evaluated when the span is enabled.
             let route = || {
@@ -128,9 +123,25 @@ pub fn router(state: AppState) -> Router {
                 request_id = request_id()
             )
         }))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
-        .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
+        .layer(CatchPanicLayer::custom(|_| {
+            envelope(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .option_layer(cors(&state.config))
+        // Security headers every answer carries, unless the handler set its own.
+        .layer(if_not_present(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(if_not_present(header::REFERRER_POLICY, "no-referrer"))
+        .layer(if_not_present(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(if_not_present(header::CACHE_CONTROL, "no-store"))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), origin_guard));
+
+    api.fallback(web::static_file)
+        .layer(middleware)
         .with_state(state)
 }
 
@@ -156,17 +167,18 @@ async fn api_not_found() -> ApiError {
 
 /// CORS for the configured extra origins only (a frontend served from another origin, such
 /// as a dev server on another port), with credentials so cookies flow. With no extra
-/// origins, no CORS header is ever sent and browsers keep the same-origin policy.
-fn cors(config: &Config) -> CorsLayer {
+/// origins there is no CORS layer: no CORS header is ever sent and browsers keep the
+/// same-origin policy.
+fn cors(config: &Config) -> Option<CorsLayer> {
     let origins: Vec<HeaderValue> = config
         .allowed_origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
         .allow_methods([
@@ -182,23 +194,13 @@ fn cors(config: &Config) -> CorsLayer {
             HeaderName::from_static("x-csrf-token"),
             HeaderName::from_static("x-xsrf-token"),
         ])
-        .max_age(Duration::from_secs(600))
+        .max_age(Duration::from_secs(600));
+    Some(layer)
 }
 
-/// Response headers every answer carries, unless the handler set its own.
-fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
-    let headers = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
+/// Sets a response header the handler did not set itself.
+fn if_not_present(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// Gives error responses made outside the handlers (405, timeouts, panics) the JSON
