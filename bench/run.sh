@@ -260,10 +260,14 @@ command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
 command -v jq >/dev/null || die "jq is missing: apt-get install -y jq"
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    say "building release (tessera and the bench examples)"
-    cargo build --release --quiet --bin tessera --example bare_server --example refresh_load \
+    say "building release (the bench examples, then tessera)"
+    # Two builds: examples pull in dev-dependencies, whose features (serde_json's
+    # preserve_order, for one) would otherwise be unified into the server binary. Built on
+    # its own, target/release/tessera is exactly what `cargo build --release` gives.
+    cargo build --release --quiet --example bare_server --example refresh_load \
         --example refresh_ceiling --example hash_ceiling --example seed_sessions ||
-        die "release build failed"
+        die "release build of the bench examples failed"
+    cargo build --release --quiet --bin tessera || die "release build of tessera failed"
 fi
 
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -495,6 +499,7 @@ record config flood_connections "$FLOOD_CONNS"
 record config threads "$THREADS"
 record config duration "$DURATION"
 record config repeat "$REPEAT"
+record config scale "$SCALE"
 record config warmup "$WARMUP"
 record config finished "$(date -u +%Y-%m-%dT%H:%MZ)"
 "$ROOT/bench/report.sh" "$RESULTS" | tee "$OUT/summary.md"

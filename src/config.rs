@@ -243,9 +243,9 @@ impl Config {
             Some(list) => split_list(&list),
             None => file.allowed_origins.clone().unwrap_or_default(),
         }
-        .into_iter()
-        .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
-        .collect();
+        .iter()
+        .map(|o| normalise_origin(o))
+        .collect::<Result<Vec<_>, _>>()?;
 
         let proxies_text = match env_any(&["TESSERA_TRUSTED_PROXIES"]) {
             Some(list) => split_list(&list),
@@ -432,6 +432,30 @@ fn split_list(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// An allowed origin as browsers send it in `Origin`: `scheme://host[:port]`, lower-cased,
+/// no path and no trailing slash. Anything else (`*`, a bare host, a URL with a path) could
+/// never match a request, so it is a configuration error rather than a silent no-op.
+fn normalise_origin(text: &str) -> Result<String, ConfigError> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let valid = origin
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+        .is_some_and(|(_, authority)| {
+            !authority.is_empty()
+                && authority
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+    if valid {
+        Ok(origin)
+    } else {
+        Err(ConfigError(format!(
+            "allowed origin {text:?} is not of the form scheme://host[:port] \
+             (such as https://app.example.com)"
+        )))
+    }
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
@@ -502,6 +526,32 @@ mod tests {
         assert_eq!(file.refresh_grace.as_deref(), Some("10s"));
         assert_eq!(file.refresh_cookie.as_deref(), Some("__Host-refreshToken"));
         assert_eq!(file.trusted_proxies.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn allowed_origins_must_be_origins() {
+        assert_eq!(
+            normalise_origin(" https://App.Example.com/ ").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            normalise_origin("http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            normalise_origin("http://[::1]:8080").unwrap(),
+            "http://[::1]:8080"
+        );
+        for bad in [
+            "*",
+            "localhost:3000",
+            "http://a.example/path",
+            "ftp://a.example",
+            "https://",
+        ] {
+            let error = normalise_origin(bad).unwrap_err();
+            assert!(error.0.contains("scheme://host[:port]"), "{bad}: {error:?}");
+        }
     }
 
     #[test]

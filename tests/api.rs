@@ -545,6 +545,11 @@ async fn cors_is_granted_only_to_configured_origins(backend: Backend) {
         "http://localhost:5173"
     );
     assert_eq!(allowed.headers["access-control-allow-credentials"], "true");
+    // A preflight is answered by the CORS layer, and still carries the security headers.
+    assert_eq!(allowed.headers["x-content-type-options"], "nosniff");
+    assert_eq!(allowed.headers["x-frame-options"], "DENY");
+    assert_eq!(allowed.headers["cache-control"], "no-store");
+    assert!(allowed.headers.contains_key("x-request-id"));
     let foreign = server.send(preflight("https://evil.example")).await;
     assert!(foreign.headers.get("access-control-allow-origin").is_none());
 
@@ -572,6 +577,13 @@ async fn security_headers_are_set(backend: Backend) {
     }
     let api = server.get("/api/auth/me", None).await;
     assert_eq!(api.headers["cache-control"], "no-store");
+    // `/api` itself is an API path: a 404 envelope, not the web page.
+    for path in ["/api", "/api/"] {
+        let resp = server.get(path, None).await;
+        assert_eq!(resp.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(resp.body["success"], false, "{path}: {}", resp.text);
+        assert_eq!(resp.headers["x-frame-options"], "DENY", "{path}");
+    }
     let page = server.get("/", None).await;
     let csp = page.headers["content-security-policy"].to_str().unwrap();
     assert!(
@@ -598,6 +610,30 @@ async fn every_response_carries_a_request_id(backend: Backend) {
         .send(Req::new(Method::GET, "/healthz").header("x-request-id", "edge-42"))
         .await;
     assert_eq!(resp.headers["x-request-id"], "edge-42");
+
+    // One that is too long, empty, not visible ASCII, or sent twice is replaced by a fresh
+    // one, so a client cannot write its own text into the logs.
+    let long = "a".repeat(129);
+    for bad in [long.as_str(), "", "has space", "tab\there"] {
+        let resp = server
+            .send(Req::new(Method::GET, "/healthz").header("x-request-id", bad))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        id_of(&resp);
+    }
+    let twice = server
+        .send(
+            Req::new(Method::GET, "/healthz")
+                .header("x-request-id", "one")
+                .header("x-request-id", "two"),
+        )
+        .await;
+    id_of(&twice);
+    let longest = "b".repeat(128);
+    let kept = server
+        .send(Req::new(Method::GET, "/healthz").header("x-request-id", &longest))
+        .await;
+    assert_eq!(kept.headers["x-request-id"], longest.as_str());
 }
 
 /// PostgreSQL ends every connection to tessera's database, as a restart of the database

@@ -37,6 +37,7 @@ on_both_databases!(
     configured_allowed_origin_passes,
     unknown_username_costs_the_same_time_as_a_wrong_password,
     account_is_throttled_after_5_failures_whatever_the_address,
+    parallel_guesses_do_not_outrun_the_account_throttle,
     address_is_throttled_after_20_failures_on_different_accounts,
     forwarded_for_is_ignored_without_trusted_proxies,
     hashing_pool_overflow_answers_503_and_health_stays_up,
@@ -1048,6 +1049,39 @@ async fn account_is_throttled_after_5_failures_whatever_the_address(backend: Bac
     // Blocked means blocked: the right password from yet another address does not pass.
     let resp = login_from(&server, "target", PASSWORD, "203.0.113.7").await;
     assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS, "{}", resp.text);
+}
+
+/// The counters are read before the slow password check and written after it; a burst of
+/// guesses sent at once must still be held to about the same number as one at a time.
+async fn parallel_guesses_do_not_outrun_the_account_throttle(backend: Backend) {
+    let env = [("TESSERA_TRUSTED_PROXIES", "127.0.0.1")];
+    let server = Arc::new(TestServer::start_with(backend, &env).await);
+    server.add_user("target", "viewer");
+
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let server = server.clone();
+        guesses.spawn(async move {
+            let address = format!("198.51.100.{}", i + 1);
+            login_from(&server, "target", &format!("guess-{i}"), &address).await
+        });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    // 5 free failures, plus at most 3 more that were already in flight when the 5th landed.
+    assert!(
+        (5..=8).contains(&checked),
+        "{checked} of 40 parallel guesses were checked: {statuses:?}"
+    );
+    assert_eq!(checked + refused, 40, "{statuses:?}");
 }
 
 async fn address_is_throttled_after_20_failures_on_different_accounts(backend: Backend) {

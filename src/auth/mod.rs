@@ -136,6 +136,8 @@ struct Inner {
     cache: SessionCache,
     /// Background session-cache refreshes that may run at once.
     cache_refreshes: Arc<Semaphore>,
+    /// Password checks in flight per account (see [`throttle::AttemptGate`]).
+    attempts: throttle::AttemptGate,
     /// A hash of a random password with the current parameters: unknown usernames are
     /// verified against it so they cost the same time as a wrong password.
     dummy_hash: String,
@@ -164,6 +166,7 @@ impl Auth {
                 hasher,
                 cache: SessionCache::new(config.session_cache_ttl),
                 cache_refreshes: Arc::new(Semaphore::new(MAX_CACHE_REFRESHES)),
+                attempts: throttle::AttemptGate::default(),
                 dummy_hash,
                 access_ttl: secs(config.access_ttl),
                 idle_ttl: secs(config.refresh_idle_ttl),
@@ -203,6 +206,8 @@ impl Auth {
         };
         let address_key = client.ip.as_deref().map(throttle::address_key);
 
+        // From here until the failure is recorded, this attempt counts as in flight.
+        let _turn = inner.attempts.enter(&account_key).await;
         // The account and both throttle counters come back in one query.
         let state = inner
             .store
@@ -651,6 +656,7 @@ impl Auth {
         // Guessing the current password here counts against the account like a failed
         // login, so a stolen access token cannot brute-force it.
         let account_key = throttle::account_key(&stored.username);
+        let _turn = self.inner.attempts.enter(&account_key).await;
         let account = self.inner.store.throttle_state(&account_key).await?;
         check_throttle(account, None, &account_key, now)?;
         let current = current.to_string();

@@ -7,6 +7,14 @@
 //! is already refused; an account is locked after
 //! [`ACCOUNT_LOCK_FAILURES`] consecutive failures until an administrator re-enables it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Password checks one account may have in flight at once on one instance.
+pub const ACCOUNT_CONCURRENT_ATTEMPTS: usize = 4;
+
 /// Failures an account may have before back-off starts.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
 /// Failures an address may have before back-off starts (addresses are shared behind NAT).
@@ -50,6 +58,75 @@ pub fn address_block(failures: i64) -> i64 {
     backoff(failures - ADDRESS_FREE_FAILURES + 1)
 }
 
+/// Lets at most [`ACCOUNT_CONCURRENT_ATTEMPTS`] password checks per account run at once on
+/// this instance; the others wait their turn.
+///
+/// The counters are read before the slow password check and written after it. Without this
+/// gate a burst of parallel guesses would all read the same count and all be checked, so
+/// the back-off would only hold against one guess at a time. Through it, the counters a
+/// waiting attempt reads include every attempt that went before it except those still in
+/// flight: at most `ACCOUNT_CONCURRENT_ATTEMPTS − 1` extra guesses per back-off step on one
+/// instance (× the number of instances). The counters themselves stay in the database.
+#[derive(Default)]
+pub struct AttemptGate {
+    /// Per throttle key: the account's semaphore and how many attempts hold or await it.
+    accounts: Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
+}
+
+/// An attempt's turn at the gate; the next waiting attempt goes when it is dropped.
+pub struct AttemptTurn<'a> {
+    gate: &'a AttemptGate,
+    key: String,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl AttemptGate {
+    /// Waits until the account `key` has fewer than the allowed attempts in flight.
+    pub async fn enter(&self, key: &str) -> AttemptTurn<'_> {
+        let semaphore = {
+            let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+            let (semaphore, users) = accounts
+                .entry(key.to_string())
+                .or_insert_with(|| (Arc::new(Semaphore::new(ACCOUNT_CONCURRENT_ATTEMPTS)), 0));
+            *users += 1;
+            semaphore.clone()
+        };
+        // Created before waiting, so an attempt dropped while it waits is counted out too.
+        let mut turn = AttemptTurn {
+            gate: self,
+            key: key.to_string(),
+            _permit: None,
+        };
+        // The semaphore is never closed.
+        turn._permit = semaphore.acquire_owned().await.ok();
+        turn
+    }
+
+    /// Accounts with an attempt in flight or waiting.
+    pub fn busy_accounts(&self) -> usize {
+        self.accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl Drop for AttemptTurn<'_> {
+    fn drop(&mut self) {
+        let mut accounts = self
+            .gate
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, users)) = accounts.get_mut(&self.key) {
+            *users -= 1;
+            if *users == 0 {
+                accounts.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// 0 while `over` ≤ 0, then 2, 4, 8, … seconds, capped. (Times are whole seconds, so the
 /// shortest block lasts between 1 and 2 s.)
 fn backoff(over: i64) -> i64 {
@@ -72,6 +149,40 @@ mod tests {
         assert_eq!(account_block(8), 16);
         assert_eq!(account_block(60), MAX_BACKOFF_SECONDS);
         assert_eq!(account_block(100), LOCKED);
+    }
+
+    #[tokio::test]
+    async fn the_gate_lets_a_few_attempts_per_account_through_and_forgets_idle_ones() {
+        let gate = AttemptGate::default();
+        let mut turns = Vec::new();
+        for _ in 0..ACCOUNT_CONCURRENT_ATTEMPTS {
+            turns.push(gate.enter("user:alice").await);
+        }
+        // Another account is not held up by alice's attempts.
+        let bob = gate.enter("user:bob").await;
+        assert_eq!(gate.busy_accounts(), 2);
+        drop(bob);
+        assert_eq!(gate.busy_accounts(), 1);
+
+        // The next attempt for alice waits until one of hers ends.
+        let waiting = gate.enter("user:alice");
+        tokio::pin!(waiting);
+        let early = tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await;
+        assert!(early.is_err(), "a fifth attempt went through at once");
+        turns.pop();
+        let fifth = tokio::time::timeout(std::time::Duration::from_secs(1), &mut waiting)
+            .await
+            .expect("the fifth attempt goes once one ends");
+
+        // An attempt given up while waiting is counted out too.
+        let mut abandoned = Box::pin(gate.enter("user:alice"));
+        let pending =
+            tokio::time::timeout(std::time::Duration::from_millis(20), &mut abandoned).await;
+        assert!(pending.is_err());
+        drop(abandoned);
+        drop(fifth);
+        turns.clear();
+        assert_eq!(gate.busy_accounts(), 0, "nothing is kept for idle accounts");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The HTTP layer: the axum router, its middleware, and the server loop.
 //!
-//! A request passes, outside in: request id and tracing → panic catcher → timeout → body
-//! limit (64 KiB) → CORS (when configured) → security headers → JSON error bodies → origin
+//! A request passes, outside in: request id and tracing → security headers → JSON error
+//! bodies → panic catcher → timeout → body limit (64 KiB) → CORS (when configured) → origin
 //! guard (state-changing methods) → the route, whose extractors authenticate
 //! ([`extract::AuthUser`]) and check CSRF.
 
@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
@@ -42,6 +43,14 @@ use error::{ApiError, envelope};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest time one request may take, body included; then it gets a 503 envelope.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest client-supplied `x-request-id` kept (a UUID is 36 characters).
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -83,6 +92,8 @@ pub fn router(state: AppState) -> Router {
                 .put(properties::update)
                 .delete(properties::remove),
         )
+        .route("/api", axum::routing::any(api_not_found))
+        .route("/api/", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -101,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     // allocate and free) one more service per middleware on every request.
     let middleware = ServiceBuilder::new()
         .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
+        .layer(MapRequestLayer::new(drop_unusable_request_id))
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -112,7 +124,7 @@ pub fn router(state: AppState) -> Router {
             };
             let request_id = || {
                 req.headers()
-                    .get("x-request-id")
+                    .get(X_REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
             };
@@ -123,26 +135,46 @@ pub fn router(state: AppState) -> Router {
                 request_id = request_id()
             )
         }))
-        .layer(CatchPanicLayer::custom(|_| {
-            envelope(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-        }))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .option_layer(cors(&state.config))
-        // Security headers every answer carries, unless the handler set its own.
+        // Security headers every answer carries, unless the handler set its own; outside
+        // everything below, so timeouts, panics and CORS preflights carry them too.
         .layer(if_not_present(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(if_not_present(header::REFERRER_POLICY, "no-referrer"))
         .layer(if_not_present(header::X_FRAME_OPTIONS, "DENY"))
         .layer(if_not_present(header::CACHE_CONTROL, "no-store"))
         .layer(middleware::from_fn(json_errors))
+        .layer(CatchPanicLayer::custom(|_| {
+            envelope(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .option_layer(cors(&state.config))
         .layer(middleware::from_fn_with_state(state.clone(), origin_guard));
 
     api.fallback(web::static_file)
         .layer(middleware)
         .with_state(state)
+}
+
+/// Keeps a client's (or proxy's) `x-request-id` only if it is one short label of visible
+/// ASCII, at most [`MAX_REQUEST_ID_LEN`] characters; otherwise the request gets a fresh id,
+/// so a client cannot put its own long or empty text into every log line of its request.
+fn drop_unusable_request_id(mut req: Request) -> Request {
+    let mut values = req.headers().get_all(&X_REQUEST_ID).iter();
+    let usable = match (values.next(), values.next()) {
+        (None, _) => true,
+        (Some(id), None) => {
+            let id = id.as_bytes();
+            (1..=MAX_REQUEST_ID_LEN).contains(&id.len()) && id.iter().all(u8::is_ascii_graphic)
+        }
+        (Some(_), Some(_)) => false,
+    };
+    if !usable {
+        req.headers_mut().remove(&X_REQUEST_ID);
+    }
+    req
 }
 
 /// Gives each request a random UUID v4 as `x-request-id`, drawn from the thread's user-space

@@ -281,7 +281,7 @@ impl TestServer {
             headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
         }
         for (k, v) in &req.headers {
-            headers.insert(
+            headers.append(
                 reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
                 HeaderValue::from_str(v).unwrap(),
             );
