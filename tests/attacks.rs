@@ -1265,6 +1265,42 @@ async fn bcrypt_password_differing_after_72_bytes_is_refused(backend: Backend) {
 
 // ---- input ---------------------------------------------------------------------------------
 
+/// Slowloris: a connection that starts a request and never finishes its headers is closed
+/// once the header read timeout (10 s) has passed, instead of holding a file descriptor for
+/// ever; the server keeps answering others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = TestServer::start(Backend::Sqlite).await;
+    let address = server.url("").trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // The server answers a normal request while the slow one is open.
+    assert_eq!(server.get("/healthz", None).await.status, StatusCode::OK);
+
+    // Whatever the server sends before closing, the connection must reach end-of-file.
+    let mut received = Vec::new();
+    // (A reset instead of an orderly close is fine too.)
+    let _ = tokio::time::timeout(Duration::from_secs(20), slow.read_to_end(&mut received))
+        .await
+        .expect("the half-sent request was still open after 20 s");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(9),
+        "closed after {elapsed:?}, before the 10 s header timeout"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        received.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text}"
+    );
+}
+
 /// A server with a signed-in admin, a property and another user, for body-route checks.
 struct Bodies {
     server: TestServer,

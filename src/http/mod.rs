@@ -13,19 +13,24 @@ pub mod properties;
 pub mod users;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
+use tower::ServiceExt;
 use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -46,6 +51,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Longest time one request may take, body included; then it gets a 503 envelope.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest time a client may take to send a request's headers, and longest time an idle
+/// keep-alive connection stays open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait, at shutdown, for the requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Longest client-supplied `x-request-id` kept (a UUID is 36 characters).
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -287,14 +299,67 @@ fn origin_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     site != Some("cross-site")
 }
 
-/// Runs the server on `listener` until `shutdown` resolves.
+/// Runs the server on `listener` until `shutdown` resolves, then lets the requests in
+/// flight finish (for at most [`SHUTDOWN_GRACE`]).
+///
+/// hyper's own connection loop, rather than `axum::serve`, so that connections get a timer:
+/// a client must finish sending a request's headers within [`HEADER_READ_TIMEOUT`], and an
+/// idle keep-alive connection is closed after as long. Without it a connection that never
+/// finishes its headers (slowloris) would stay open for ever, and enough of them would use
+/// up the process's file descriptors.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let app = router(state);
+    let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // wait a moment instead of spinning, as `axum::serve` does.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            // What `into_make_service_with_connect_info` would add: the client's address.
+            request.extensions_mut().insert(ConnectInfo(remote));
+            app.clone().oneshot(request)
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the shutdown grace period were dropped");
+    }
+    Ok(())
 }
