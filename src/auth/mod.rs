@@ -238,8 +238,8 @@ impl Auth {
         let (user, rehash) = match (candidate, verdict) {
             (Some(user), Verdict::Match { rehash }) => (user.clone(), rehash),
             _ => {
-                self.record_failure(&account_key, address_key.as_deref(), now)
-                    .await?;
+                let address = address_key.as_deref().map(|key| (key, state.address));
+                self.record_failure(&account_key, address, now).await?;
                 let reason = match (&user, candidate) {
                     (None, _) => "unknown user",
                     (Some(_), None) => "user disabled",
@@ -267,10 +267,12 @@ impl Auth {
         Ok(grant)
     }
 
+    /// Counts a failed attempt against the account and, for a login, against the client
+    /// address: its key and the state read before the attempt (by `Store::login_state`).
     async fn record_failure(
         &self,
         account_key: &str,
-        address_key: Option<&str>,
+        address: Option<(&str, Option<ThrottleState>)>,
         now: i64,
     ) -> Result<(), AuthError> {
         let store = &self.inner.store;
@@ -283,9 +285,8 @@ impl Auth {
                 failures, "account locked after consecutive failed logins"
             );
         }
-        if let Some(key) = address_key {
+        if let Some((key, state)) = address {
             // An address's old failures are forgotten after a quiet period.
-            let state = store.throttle_state(key).await?;
             if state.is_some_and(|s| now - s.last_failure_at > throttle::ADDRESS_MEMORY_SECONDS) {
                 store.clear_throttle(key).await?;
             }

@@ -83,10 +83,11 @@ pub struct AttemptTurn<'a> {
 impl AttemptGate {
     /// Waits until the account `key` has fewer than the allowed attempts in flight.
     pub async fn enter(&self, key: &str) -> AttemptTurn<'_> {
+        let key = key.to_string();
         let semaphore = {
             let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
             let (semaphore, users) = accounts
-                .entry(key.to_string())
+                .entry(key.clone())
                 .or_insert_with(|| (Arc::new(Semaphore::new(ACCOUNT_CONCURRENT_ATTEMPTS)), 0));
             *users += 1;
             semaphore.clone()
@@ -94,7 +95,7 @@ impl AttemptGate {
         // Created before waiting, so an attempt dropped while it waits is counted out too.
         let mut turn = AttemptTurn {
             gate: self,
-            key: key.to_string(),
+            key,
             _permit: None,
         };
         // The semaphore is never closed.
@@ -103,7 +104,8 @@ impl AttemptGate {
     }
 
     /// Accounts with an attempt in flight or waiting.
-    pub fn busy_accounts(&self) -> usize {
+    #[cfg(test)]
+    fn busy_accounts(&self) -> usize {
         self.accounts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

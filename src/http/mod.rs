@@ -316,7 +316,6 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
 
