@@ -39,6 +39,7 @@ on_both_databases!(
     account_is_throttled_after_5_failures_whatever_the_address,
     parallel_guesses_do_not_outrun_the_account_throttle,
     address_is_throttled_after_20_failures_on_different_accounts,
+    an_address_quiet_for_15_minutes_starts_counting_again,
     forwarded_for_is_ignored_without_trusted_proxies,
     hashing_pool_overflow_answers_503_and_health_stays_up,
     bcrypt_user_signs_in_and_is_rehashed_to_argon2id,
@@ -1082,6 +1083,40 @@ async fn parallel_guesses_do_not_outrun_the_account_throttle(backend: Backend) {
         "{checked} of 40 parallel guesses were checked: {statuses:?}"
     );
     assert_eq!(checked + refused, 40, "{statuses:?}");
+}
+
+/// An address's failures are forgotten after 15 quiet minutes: its next failure counts as
+/// the first. An address with recent failures keeps counting.
+async fn an_address_quiet_for_15_minutes_starts_counting_again(backend: Backend) {
+    let env = [("TESSERA_TRUSTED_PROXIES", "127.0.0.1")];
+    let server = TestServer::start_with(backend, &env).await;
+    for address in ["192.0.2.50", "192.0.2.51"] {
+        for i in 0..3 {
+            let resp = login_from(&server, &format!("nobody-{i}"), "wrong-password", address).await;
+            assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{}", resp.text);
+        }
+    }
+    // The first address's failures happened 16 minutes ago.
+    let age = "UPDATE login_throttle SET last_failure_at = last_failure_at - 960 \
+               WHERE throttle_key = $1";
+    assert_eq!(db_execute(&server, age, &["ip:192.0.2.50"]).await, 1);
+
+    for address in ["192.0.2.50", "192.0.2.51"] {
+        let resp = login_from(&server, "nobody-x", "wrong-password", address).await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{}", resp.text);
+    }
+    let count_is = "UPDATE login_throttle SET failures = failures \
+                    WHERE throttle_key = $1 AND failures = CAST($2 AS INTEGER)";
+    assert_eq!(
+        db_execute(&server, count_is, &["ip:192.0.2.50", "1"]).await,
+        1,
+        "the quiet address starts again at 1"
+    );
+    assert_eq!(
+        db_execute(&server, count_is, &["ip:192.0.2.51", "4"]).await,
+        1,
+        "the busy address is at 4"
+    );
 }
 
 async fn address_is_throttled_after_20_failures_on_different_accounts(backend: Backend) {
